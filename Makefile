@@ -1,0 +1,75 @@
+# sipc-bridge: the front door. `make help` lists the targets.
+SHELL := /bin/bash
+
+# Everything a user may override.
+WINE        ?= /usr/lib/wine/wine64
+WINESERVER  ?= /usr/lib/wine/wineserver
+WINEPREFIX  ?= $(CURDIR)/.wine-prefix
+WINEDEBUG   ?= -all
+MINGW_CC    ?= x86_64-w64-mingw32-gcc
+SWIFT       ?= swift
+SWIFT_FLAGS ?=
+APT_PACKAGES := wine64 wine64-tools gcc-mingw-w64-x86-64 xvfb xauth
+
+SHIM_BUILD := $(CURDIR)/win32-shim/build
+SHIM_EXE   := $(SHIM_BUILD)/sipc-shim.exe
+PREFIX_STAMP := $(WINEPREFIX)/system.reg
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# What the Swift tests and programs read to find Wine, the prefix and the Windows programs.
+RUN_ENV := WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)" \
+           SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)"
+
+.PHONY: all help deps shim swift prefix test test-swift bench clean distclean
+all: swift shim
+
+help:
+	@echo "make            build the Swift package and the Windows programs"
+	@echo "make test       install what is missing, build, prepare the Wine prefix, run every test"
+	@echo "make bench      run the benchmarks (Benchmarks/ package) and write docs/BENCHMARKS.md"
+	@echo "make deps       install the Debian packages ($(APT_PACKAGES))"
+	@echo "make prefix     create the Wine prefix (WINEPREFIX=$(WINEPREFIX))"
+	@echo "make clean      remove build outputs; distclean also removes the Wine prefix"
+	@echo "Variables: WINE WINESERVER WINEPREFIX WINEDEBUG MINGW_CC SWIFT SWIFT_FLAGS"
+
+# Install the Debian packages only when something is missing.
+deps:
+	@if [ -x "$(WINE)" ] && command -v $(MINGW_CC) >/dev/null 2>&1 && command -v Xvfb >/dev/null 2>&1; then \
+	  echo "deps: wine64, mingw-w64 and Xvfb are installed"; \
+	else \
+	  echo "deps: installing $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	fi
+
+shim: deps
+	$(MAKE) -C win32-shim MINGW_CC=$(MINGW_CC)
+
+swift:
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+# The prefix is made once and kept; a WINEPREFIX the user set is respected.
+prefix: $(PREFIX_STAMP)
+$(PREFIX_STAMP): | deps
+	@echo "prefix: creating $(WINEPREFIX) (about 20 s, once)"
+	WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" WINEDLLOVERRIDES="mscoree,mshtml=" \
+	  $(WINE) wineboot --init >/dev/null 2>&1 || true
+	WINEPREFIX="$(WINEPREFIX)" $(WINESERVER) -w
+	@test -f $(PREFIX_STAMP) || { echo "prefix: wineboot did not create $(PREFIX_STAMP)"; exit 1; }
+
+test: deps shim prefix
+	$(RUN_ENV) SIPB_REQUIRE_WINE=1 $(SWIFT) test $(SWIFT_FLAGS)
+
+# The Swift tests alone (integration tests are skipped, and say so, when Wine is not set up).
+test-swift:
+	$(SWIFT) test $(SWIFT_FLAGS)
+
+bench: deps shim prefix
+	cd Benchmarks && $(RUN_ENV) $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown --path ../docs/bench-raw || true
+
+clean:
+	rm -rf .build Benchmarks/.build
+	$(MAKE) -C win32-shim clean
+
+distclean: clean
+	rm -rf .wine-prefix
