@@ -1,0 +1,79 @@
+import Foundation
+
+/// What a transport delivers to the call loop.
+public enum TransportEvent: Equatable, Sendable {
+    /// A complete frame from the shim.
+    case frame(PipeFrame)
+    /// The shim process ended; every frame it wrote before was delivered first. Nothing follows.
+    case exited(ProcessExitStatus)
+    /// Receiving failed (bad framing, a read error). Only `exited` may follow.
+    case failed(BridgeError)
+}
+
+/// The seam between the call loop and the shim: write a frame, receive the next event.
+///
+/// ``PipeTransport`` is the real one (pipes to `sipc-shim.exe` under Wine); tests use an in-memory fake.
+/// The call loop uses a transport from one thread at a time; ``terminate()`` may be called from any thread.
+public protocol BridgeTransport: AnyObject {
+    /// Writes one frame to the shim, blocking until it is all written.
+    /// - Parameter frame: The frame.
+    /// - Throws: ``BridgeError/io(operation:errno:)`` when the pipe is broken or closed.
+    func send(_ frame: PipeFrame) throws(BridgeError)
+
+    /// Waits for the next event.
+    /// - Parameter deadline: When to give up; `nil` waits for as long as it takes.
+    /// - Returns: The event, or `nil` when the deadline passed first.
+    func receive(deadline: ContinuousClock.Instant?) -> TransportEvent?
+
+    /// Closes the host → shim direction; later ``send(_:)`` calls throw. Idempotent.
+    func closeOutput()
+
+    /// Ends the shim by force (SIGKILL for a process). An `exited` event follows. Idempotent.
+    func terminate()
+}
+
+/// A thread-safe queue of transport events with a blocking, deadline-bounded take.
+///
+/// Producers (reader and exit-watcher threads) call ``post(_:)``; the call-loop thread calls ``next(deadline:)``.
+public final class TransportInbox: @unchecked Sendable {
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var events: [TransportEvent] = []
+    private var head = 0
+
+    /// Creates an empty inbox.
+    public init() {}
+
+    /// Appends an event and wakes a waiting receiver.
+    public func post(_ event: TransportEvent) {
+        condition.lock()
+        events.append(event)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Takes the oldest event, waiting until one arrives or `deadline` passes.
+    /// - Parameter deadline: When to give up; `nil` waits indefinitely.
+    /// - Returns: The event, or `nil` at the deadline.
+    public func next(deadline: ContinuousClock.Instant?) -> TransportEvent? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == events.count {
+            if let deadline {
+                let left = ContinuousClock.now.duration(to: deadline)
+                if left <= .zero { return nil }
+                let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) * 1e-18
+                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+            } else {
+                condition.wait()
+            }
+        }
+        let event = events[head]
+        head += 1
+        if head == events.count {
+            events.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return event
+    }
+}
