@@ -32,6 +32,21 @@ extension PipePayload {
     }
 }
 
+/// A payload whose encoding cannot fail (no strings or byte lists with limits).
+public protocol InfalliblePipePayload: PipePayload {
+    /// Writes the fields in protocol order.
+    func write(to writer: inout PayloadWriter)
+}
+
+extension InfalliblePipePayload {
+    /// The payload bytes.
+    public var bytes: [UInt8] {
+        var writer = PayloadWriter()
+        write(to: &writer)
+        return writer.bytes
+    }
+}
+
 /// A host → shim request: its frame type and the type of its `REPLY` result.
 public protocol PipeRequest: PipePayload {
     /// The result payload of a `REPLY` with status OK.
@@ -45,7 +60,7 @@ public enum Pipe {
     // MARK: Control frames
 
     /// `HELLO`: `u32 magic, u16 major, u16 minor, u32 pid, u32 reserved`.
-    public struct Hello: PipePayload {
+    public struct Hello: PipePayload, InfalliblePipePayload {
         /// `SIPB_MAGIC` when valid.
         public var magic: UInt32
         /// The shim's major version.
@@ -74,7 +89,7 @@ public enum Pipe {
     }
 
     /// `HELLO_ACK`: `u32 magic, u16 major, u16 minor`.
-    public struct HelloAck: PipePayload {
+    public struct HelloAck: PipePayload, InfalliblePipePayload {
         /// `SIPB_MAGIC`.
         public var magic: UInt32
         /// The host's major version.
@@ -95,7 +110,7 @@ public enum Pipe {
     }
 
     /// `GOODBYE` and `PROTOCOL_ERROR`: `u32 reason`, then UTF-8 text to the end of the payload.
-    public struct ReasonText: PipePayload {
+    public struct ReasonText: PipePayload, InfalliblePipePayload {
         /// Why.
         public var reason: ReasonCode
         /// Human-readable detail.
@@ -109,7 +124,7 @@ public enum Pipe {
     }
 
     /// A `REPLY` payload: `u32 status`, then the result (OK), `u32 lastError` and text (`WIN32_ERROR`), or text.
-    public enum Reply: PipePayload {
+    public enum Reply: PipePayload, InfalliblePipePayload {
         /// Status OK; the bytes are the request's result payload, decoded by the caller.
         case ok([UInt8])
         /// Any other status; `lastError` is present for `SIPB_S_WIN32_ERROR` only.
@@ -139,7 +154,7 @@ public enum Pipe {
     // MARK: Shared results
 
     /// A result with no fields.
-    public struct Empty: PipePayload {
+    public struct Empty: PipePayload, InfalliblePipePayload {
         /// Creates the empty result.
         public init() {}
         public init(reading r: inout PayloadReader) {}
@@ -147,7 +162,7 @@ public enum Pipe {
     }
 
     /// `i64 lresult`: the answer to a sent `EV_MESSAGE` or an `EV_COPYDATA`.
-    public struct LResult: PipePayload {
+    public struct LResult: PipePayload, InfalliblePipePayload {
         /// The window procedure's return value.
         public var lresult: Int64
         /// Creates the result.
@@ -157,7 +172,7 @@ public enum Pipe {
     }
 
     /// The result of `SEND_MESSAGE` and `SEND_COPYDATA`: `i64 lresult, u32 delivered, u32 lastError`.
-    public struct SendResult: PipePayload {
+    public struct SendResult: PipePayload, InfalliblePipePayload {
         /// The target's return value (0 when not delivered).
         public var lresult: Int64
         /// False when the target died or was not a window.
@@ -179,7 +194,7 @@ public enum Pipe {
     }
 
     /// `u64 handle, u32 alreadyExisted`: the result of `CREATE_MAPPING` and `CREATE_EVENT`.
-    public struct CreatedHandle: PipePayload {
+    public struct CreatedHandle: PipePayload, InfalliblePipePayload {
         /// The new handle, owned by the shim.
         public var handle: ShimHandle
         /// True when the name already existed (`ERROR_ALREADY_EXISTS`).
@@ -196,7 +211,7 @@ public enum Pipe {
 
     /// A single `u64 hwnd`: the request of `DESTROY_WINDOW`, `IS_WINDOW`, `GET_WINDOW_THREAD_PROCESS_ID`,
     /// and the result of `FIND_WINDOW`.
-    public struct Window: PipePayload {
+    public struct Window: PipePayload, InfalliblePipePayload {
         /// The window.
         public var hwnd: WindowHandle
         /// Wraps a window handle.
@@ -208,7 +223,7 @@ public enum Pipe {
     }
 
     /// A single `u32` used as a boolean (the result of `IS_WINDOW`).
-    public struct Flag: PipePayload {
+    public struct Flag: PipePayload, InfalliblePipePayload {
         /// The value.
         public var value: Bool
         /// Wraps a boolean.
@@ -263,7 +278,7 @@ public enum Pipe {
         }
 
         /// `u64 hwnd, u32 n, n × (u32 filterResult, u32 lastError)`.
-        public struct Result: PipePayload {
+        public struct Result: PipePayload, InfalliblePipePayload {
             /// The new window.
             public var hwnd: WindowHandle
             /// Per relayed message: `ChangeWindowMessageFilterEx`'s result and `GetLastError()`.
@@ -296,7 +311,7 @@ public enum Pipe {
         }
 
         /// What `ChangeWindowMessageFilterEx` returned for one relayed message.
-        public struct FilterResult: Equatable, Sendable {
+        public struct FilterResult: Hashable, Sendable {
             /// The `BOOL` result (Wine's stub returns TRUE).
             public var result: UInt32
             /// `GetLastError()` after the call.
@@ -307,7 +322,7 @@ public enum Pipe {
     }
 
     /// `DESTROY_WINDOW`: `u64 hwnd`.
-    public struct DestroyWindow: PipeRequest {
+    public struct DestroyWindow: PipeRequest, InfalliblePipePayload {
         public typealias Result = Empty
         public static let frameType = FrameType.destroyWindow
         /// The window (one the shim created).
@@ -319,7 +334,7 @@ public enum Pipe {
     }
 
     /// `SEND_MESSAGE`: `u64 hwnd, u32 msg, u32 timeoutMs, u64 wParam, u64 lParam`.
-    public struct SendMessage: PipeRequest {
+    public struct SendMessage: PipeRequest, InfalliblePipePayload {
         public typealias Result = SendResult
         public static let frameType = FrameType.sendMessage
         /// The target window.
@@ -347,7 +362,7 @@ public enum Pipe {
     }
 
     /// `POST_MESSAGE`: `u64 hwnd, u32 msg, u32 reserved (0), u64 wParam, u64 lParam`.
-    public struct PostMessage: PipeRequest {
+    public struct PostMessage: PipeRequest, InfalliblePipePayload {
         public static let frameType = FrameType.postMessage
         /// The target window.
         public var hwnd: WindowHandle
@@ -375,7 +390,7 @@ public enum Pipe {
         }
 
         /// `u32 ok, u32 lastError`.
-        public struct Result: PipePayload {
+        public struct Result: PipePayload, InfalliblePipePayload {
             /// `PostMessageW`'s result.
             public var ok: Bool
             /// `GetLastError()` after the call.
@@ -457,7 +472,7 @@ public enum Pipe {
     }
 
     /// `IS_WINDOW`: `u64 hwnd`.
-    public struct IsWindow: PipeRequest {
+    public struct IsWindow: PipeRequest, InfalliblePipePayload {
         public typealias Result = Flag
         public static let frameType = FrameType.isWindow
         /// The window.
@@ -469,7 +484,7 @@ public enum Pipe {
     }
 
     /// `GET_WINDOW_THREAD_PROCESS_ID`: `u64 hwnd`.
-    public struct GetWindowThreadProcessId: PipeRequest {
+    public struct GetWindowThreadProcessId: PipeRequest, InfalliblePipePayload {
         public static let frameType = FrameType.getWindowThreadProcessId
         /// The window.
         public var hwnd: WindowHandle
@@ -479,7 +494,7 @@ public enum Pipe {
         public func write(to w: inout PayloadWriter) { Window(hwnd).write(to: &w) }
 
         /// `u32 threadId, u32 processId` (0, 0 = no such window).
-        public struct Result: PipePayload {
+        public struct Result: PipePayload, InfalliblePipePayload {
             /// The window's thread.
             public var threadId: UInt32
             /// The window's process.
@@ -532,7 +547,7 @@ public enum Pipe {
         public func write(to w: inout PayloadWriter) throws(PipeProtocolError) { try w.writeStr16(name, "name") }
 
         /// `u64 handle, u64 size`.
-        public struct Result: PipePayload {
+        public struct Result: PipePayload, InfalliblePipePayload {
             /// The mapping handle, owned by the shim.
             public var handle: ShimHandle
             /// The size of the mapped view.
@@ -547,7 +562,7 @@ public enum Pipe {
     }
 
     /// `READ_MAPPING`: `u64 handle, u32 offset, u32 length`; the result is `bytes`.
-    public struct ReadMapping: PipeRequest {
+    public struct ReadMapping: PipeRequest, InfalliblePipePayload {
         public typealias Result = Data
         public static let frameType = FrameType.readMapping
         /// The mapping.
@@ -646,7 +661,7 @@ public enum Pipe {
     }
 
     /// A single `u64 handle` (the result of `OPEN_EVENT`, the request of `CLOSE_HANDLE`).
-    public struct Handle: PipePayload {
+    public struct Handle: PipePayload, InfalliblePipePayload {
         /// The handle.
         public var handle: ShimHandle
         /// Wraps a handle.
@@ -658,7 +673,7 @@ public enum Pipe {
     }
 
     /// `CLOSE_HANDLE`: `u64 handle`.
-    public struct CloseHandle: PipeRequest {
+    public struct CloseHandle: PipeRequest, InfalliblePipePayload {
         public typealias Result = Empty
         public static let frameType = FrameType.closeHandle
         /// The handle (one the shim returned).
@@ -670,7 +685,7 @@ public enum Pipe {
     }
 
     /// `GET_PROCESS_IMAGE`: `u32 processId`; the result is a `str16` path.
-    public struct GetProcessImage: PipeRequest {
+    public struct GetProcessImage: PipeRequest, InfalliblePipePayload {
         public typealias Result = Text
         public static let frameType = FrameType.getProcessImage
         /// The Windows process id.
@@ -694,7 +709,7 @@ public enum Pipe {
     // MARK: Shim → host events
 
     /// `EV_MESSAGE`: `u64 hwnd, u32 msg, u32 kind, u64 wParam, u64 lParam`.
-    public struct MessageEvent: PipePayload {
+    public struct MessageEvent: PipePayload, InfalliblePipePayload {
         /// The host window that received the message.
         public var hwnd: WindowHandle
         /// The message.
