@@ -94,7 +94,7 @@ public enum FrameV2 {
         var reader = try buffer.reader(from: call.outputsAt, limit: call.outputsLimit)
         try readSectionHeader(&reader, id: function.id, marker: SIPCConstants.outputMarker)
         let outputs = try function.decodeOutputs(from: &reader)
-        try buffer.moveCursor(to: reader.position)
+        try buffer.commit(reader)
         return outputs
     }
 
@@ -226,7 +226,7 @@ public struct IncomingCall {
             }
             return inputsEnd + 4
         }
-        try buffer.moveCursor(to: reader.position)
+        try buffer.commit(reader)
         return reader.position
     }
 

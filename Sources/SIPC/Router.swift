@@ -34,7 +34,16 @@ public struct SIPCRouter<Context> {
         @usableFromInline init(name: String, body: @escaping Body) { self.name = name; self.body = body }
     }
 
+    /// Ids below ``directTableSize`` are found by index (no hashing on the hot path); others by hash.
+    @usableFromInline static var directTableSize: Int { 1024 }
+    @usableFromInline var direct: [Entry?] = []
     @usableFromInline var entries: [UInt32: Entry] = [:]
+
+    @inlinable
+    func entry(for id: UInt32) -> Entry? {
+        if Int(id) < direct.count { return direct[Int(id)] }
+        return Int(id) < Self.directTableSize ? nil : entries[id]
+    }
 
     /// An empty router.
     public init() {}
@@ -53,26 +62,35 @@ public struct SIPCRouter<Context> {
     public mutating func registerContextual<Inputs, Outputs>(
         _ function: IPCFunction<Inputs, Outputs>, _ handler: @escaping (Inputs, Context) throws -> Outputs
     ) {
-        precondition(entries[function.id] == nil, "function id \(function.id) is registered twice")
-        entries[function.id] = Entry(name: function.name) { call, context in
+        precondition(entry(for: function.id) == nil, "function id \(function.id) is registered twice")
+        let entry = Entry(name: function.name) { call, context in
             var reader = call.inputs
             let inputs = try function.decodeInputs(from: &reader)
             let outputsAt = try call.finishInputs(reader)
             let outputs = try handler(inputs, context)
             try call.writeOutputs(function, outputs, at: outputsAt)
         }
+        let id = Int(function.id)
+        if id < Self.directTableSize {
+            if direct.count <= id { direct.append(contentsOf: repeatElement(nil, count: id + 1 - direct.count)) }
+            direct[id] = entry
+        } else {
+            entries[function.id] = entry
+        }
     }
 
     /// The registered function ids.
-    public var functionIDs: [UInt32] { entries.keys.sorted() }
+    public var functionIDs: [UInt32] {
+        (direct.indices.filter { direct[$0] != nil }.map { UInt32($0) } + entries.keys).sorted()
+    }
 
     /// The name registered for `id`, if any.
-    public func name(of id: UInt32) -> String? { entries[id]?.name }
+    public func name(of id: UInt32) -> String? { entry(for: id)?.name }
 
     /// Runs the handler for an already-parsed call.
     @inlinable
     public func dispatch(_ call: IncomingCall, context: Context) -> DispatchOutcome {
-        guard let entry = entries[call.functionID] else { return .unknownFunction(call.functionID) }
+        guard let entry = entry(for: call.functionID) else { return .unknownFunction(call.functionID) }
         var call = call
         do {
             try entry.body(&call, context)

@@ -195,13 +195,21 @@ public struct SharedBuffer: @unchecked Sendable {
     }
 
     /// Makes the header reflect bytes written through `writer`: cursor at its position, tail raised
-    /// to it — the state SOUI's `Write` calls would have left.
+    /// to it — the state SOUI's `Write` calls would have left. The writer's position is inside the
+    /// trusted capacity by construction, so no header field is trusted here.
     @inlinable
     public func commit(_ writer: ParamWriter) throws(SIPCError) {
-        let current = try header()
         let end = writer.position
-        if end > current.tail { store(UInt32(end), 4) }
+        guard end <= capacity else { throw .seekOutOfRange(target: end, capacity: capacity) }
+        if end > Int(load(4)) { store(UInt32(end), 4) }
         store(UInt32(end), 8)
+    }
+
+    /// Leaves the cursor where `reader` stopped (inside the data area by construction).
+    @inlinable
+    public func commit(_ reader: ParamReader) throws(SIPCError) {
+        guard reader.position <= capacity else { throw .seekOutOfRange(target: reader.position, capacity: capacity) }
+        store(UInt32(reader.position), 8)
     }
 
     /// Sets the cursor (within the tail), as a `Seek(set, position)` that never raises the tail.
