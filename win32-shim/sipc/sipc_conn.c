@@ -524,7 +524,8 @@ sipc_status sipc_connect(sipc_conn *c, const sipc_config *cfg, HWND server)
         HWND conn = (HWND)res;
         if (!IsWindow(conn) || conn == c->local) {
             st = sipc__fail(&c->err, SIPC_E_REFUSED,
-                            "connect: the answer %p is not a window", (void *)conn);
+                            "connect: the answer %p is not a window%s", (void *)conn,
+                            res == 1 ? " (a v1 server?)" : "");
             goto fail_posted;
         }
         c->remote = conn;

@@ -28,7 +28,8 @@
  *   sleep MS             pumps messages for MS ms (serves the server's calls)
  *   bench-add-int N      N AddInt calls: calls= total_us= avg_us=
  *   disconnect           disconnected=1
- *   exit-without-disconnect   prints exiting=abrupt, then ExitProcess(0)
+ *   exit-without-disconnect   prints exiting=abrupt and clock_ms=<QPC ms>, then
+ *                        ExitProcess(0) while still connected
  * Each timed command also prints elapsed_us=. The client serves SayHello
  * (prints hello_* lines whenever one arrives) and Sum (n + Sum(n-1) on the
  * server). It uses the library's client, which behaves as SOUI v2's does:
@@ -40,6 +41,8 @@
  * Server output: listening=1 main=0x... title=..., then one line per event:
  *   event=connect client=0x.. conn=0x.. t_ms=..
  *   event=disconnect client=0x.. reason=disconnect|dead|shutdown t_ms=..
+ *                    clock_ms=.. (QueryPerformanceCounter in ms; the same
+ *                    clock in every process, for comparing with clock_ms)
  *   event=call fn=<name> client=0x.. t_ms=..
  *   event=hello client=0x.. status=<SIPC status> t_ms=..
  * and finally status=ok. Exit code 0 only on success. Errors: error=<status>
@@ -374,8 +377,9 @@ static void srv_disconnected(sipc_server *srv, sipc_conn *c, sipc_drop_reason wh
     static const char *reasons[] = {"disconnect", "dead", "shutdown"};
     peer_ctx *p = user;
 
-    emit("event=disconnect client=0x%08x reason=%s t_ms=%.1f", (unsigned)(uintptr_t)c->remote,
-         reasons[why <= SIPC_DROP_SHUTDOWN ? why : 0], now_ms() - p->t0);
+    emit("event=disconnect client=0x%08x reason=%s t_ms=%.1f clock_ms=%.1f",
+         (unsigned)(uintptr_t)c->remote, reasons[why <= SIPC_DROP_SHUTDOWN ? why : 0],
+         now_ms() - p->t0, now_ms());
 }
 
 static void send_due_hellos(peer_ctx *p)
@@ -788,6 +792,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
             emit("disconnected=1");
         } else if (!wcscmp(cmd, L"exit-without-disconnect")) {
             emit("exiting=abrupt");
+            emit("clock_ms=%.1f", now_ms());
             ExitProcess(0);
         } else {
             emit("error=usage");
