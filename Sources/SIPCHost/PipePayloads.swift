@@ -318,6 +318,8 @@ public enum Pipe {
             public var lastError: UInt32
             /// Creates an entry.
             public init(result: UInt32, lastError: UInt32) { (self.result, self.lastError) = (result, lastError) }
+            /// Whether the call succeeded (`result` is non-zero).
+            public var ok: Bool { result != 0 }
         }
     }
 
