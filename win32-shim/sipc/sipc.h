@@ -205,9 +205,9 @@ sipc_status sipc_get_wstr(sipc_stream *s, sipc_wstr *out);
 sipc_status sipc_get_array(sipc_stream *s, void **data, uint32_t *count,
                            uint32_t elem_size);
 
-/* malloc()ed copies, for handler outputs. NULL data on allocation failure
- * (and then SIPC_E_NO_MEMORY from the writer is not possible: a NULL data
- * with len 0 is an empty string). Return SIPC_OK or SIPC_E_NO_MEMORY. */
+/* Replace dst's data with a malloc()ed, NUL-terminated copy (for handler
+ * outputs); the old data is free()d. On SIPC_E_NO_MEMORY dst is unchanged.
+ * A NULL data with len 0 is a valid empty string on the wire. */
 sipc_status sipc_str_set(sipc_str *dst, const char *src, size_t len);
 sipc_status sipc_wstr_set(sipc_wstr *dst, const WCHAR *src, size_t len);
 sipc_status sipc_wstr_concat(sipc_wstr *dst, const WCHAR *a, size_t alen,
@@ -491,10 +491,11 @@ struct sipc_conn {
 /* Find a server main window by title (FindWindow(NULL, title)). */
 HWND sipc_find_server(const WCHAR *title);
 
-/* Client: create a message-only local window and connect to `server`
- * (v2: SendMessageTimeout(100 ms, SMTO_ABORTIFHUNG), then open both mappings
+/* Client: create a message-only local window and connect to `server`.
+ * `conn` must be zero-initialised or disconnected (SIPC_E_BUSY otherwise)
+ * v2: SendMessageTimeout(100 ms, SMTO_ABORTIFHUNG), then open both mappings
  * and both "_mutex" events like SOUI's client; v1: expects 1 and uses the
- * server window for calls). On failure the conn is left closed and conn->err
+ * server window for calls. On failure the conn is left closed and conn->err
  * says why. `conn` must stay at the same address while connected. */
 sipc_status sipc_connect(sipc_conn *conn, const sipc_config *cfg, HWND server);
 /* Client: post disconnect to the server main window (101, local HWND), unmap,

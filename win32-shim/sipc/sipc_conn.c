@@ -29,8 +29,8 @@ void sipc__conn_detect_thread(sipc_conn *c)
 
 static void release_buffers(sipc_conn *c)
 {
-    sipc__shm_close(&c->send);
-    sipc__shm_close(&c->recv);
+    sipc__shm_close(&c->send, &c->cfg);
+    sipc__shm_close(&c->recv, &c->cfg);
 }
 
 bool sipc__conn_close(sipc_conn *c)
@@ -497,6 +497,8 @@ sipc_status sipc_connect(sipc_conn *c, const sipc_config *cfg, HWND server)
 
     if (!c)
         return SIPC_E_INVALID_ARG;
+    if (c->tag.magic == SIPC__TAG_MAGIC && (c->connected || c->busy || c->local))
+        return sipc__fail(&c->err, SIPC_E_BUSY, "sipc_connect on a live connection");
     st = sipc__config_norm(cfg, &norm, fmt);
     if (st != SIPC_OK) {
         memset(c, 0, sizeof(*c));
@@ -558,12 +560,14 @@ sipc_status sipc_connect(sipc_conn *c, const sipc_config *cfg, HWND server)
 fail_posted:
     /* Unlike SOUI (which reports success and stays unconnected) we fail, and
      * tell the server to drop what it set up. */
-    PostMessageW(server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)c->local);
+    sipc__check(&c->cfg,
+                PostMessageW(server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)c->local),
+                "PostMessage(UM_CALL_FUN, 101)");
 fail:
     sipc__log(&c->cfg, SIPC_LOG_ERROR, "%s", c->err.what);
     release_buffers(c);
     SetWindowLongPtrW(c->local, GWLP_USERDATA, 0);
-    DestroyWindow(c->local);
+    sipc__check(&c->cfg, DestroyWindow(c->local), "DestroyWindow(client window)");
     c->local = NULL;
     c->remote = NULL;
     c->server_main = NULL;
@@ -576,12 +580,14 @@ void sipc_disconnect(sipc_conn *c)
     if (!c || c->tag.magic != SIPC__TAG_MAGIC || c->server)
         return;
     if (c->server_main && c->local)
-        PostMessageW(c->server_main, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT,
-                     (LPARAM)c->local);
+        sipc__check(&c->cfg,
+                    PostMessageW(c->server_main, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT,
+                                 (LPARAM)c->local),
+                    "disconnect: PostMessage(UM_CALL_FUN, 101)");
     sipc__conn_close(c);
     if (c->owns_local && c->local) {
         SetWindowLongPtrW(c->local, GWLP_USERDATA, 0);
-        DestroyWindow(c->local);
+        sipc__check(&c->cfg, DestroyWindow(c->local), "DestroyWindow(client window)");
     }
     c->owns_local = false;
     c->local = NULL;

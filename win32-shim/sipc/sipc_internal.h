@@ -26,6 +26,8 @@ sipc_status sipc__fail_win32(sipc_error *err, const char *fmt, ...)
     __attribute__((format(gnu_printf, 2, 3)));
 void sipc__log(const sipc_config *cfg, sipc_log_level lvl, const char *fmt, ...)
     __attribute__((format(gnu_printf, 3, 4)));
+/* Log `what` with GetLastError() when a cleanup call returned FALSE. */
+void sipc__check(const sipc_config *cfg, BOOL ok, const char *what);
 
 /* Apply defaults and check a configuration (copies it into *out). */
 sipc_status sipc__config_norm(const sipc_config *in, sipc_config *out, WCHAR *fmt_copy);
@@ -41,7 +43,7 @@ sipc_status sipc__shm_create(sipc_shm *m, sipc_error *err, const WCHAR *fmt,
                              SECURITY_ATTRIBUTES *sa, bool with_event);
 sipc_status sipc__shm_open(sipc_shm *m, sipc_error *err, const WCHAR *fmt,
                            HWND writer, HWND reader, bool with_event);
-void sipc__shm_close(sipc_shm *m);
+void sipc__shm_close(sipc_shm *m, const sipc_config *cfg);
 
 /* Connection lifetime. */
 void sipc__conn_setup(sipc_conn *c, const sipc_config *cfg, const WCHAR *fmt);

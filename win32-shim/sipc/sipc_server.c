@@ -19,7 +19,7 @@ static void destroy_conn(sipc_server *srv, sipc_conn *c)
 {
     if (c->local && c->local != srv->main) {
         SetWindowLongPtrW(c->local, GWLP_USERDATA, 0);
-        DestroyWindow(c->local);
+        sipc__check(&srv->cfg.base, DestroyWindow(c->local), "DestroyWindow(connection)");
     }
     free(c);
 }
@@ -108,8 +108,8 @@ static LRESULT on_connect(sipc_server *srv, HWND client)
                               srv->cfg.sa, cfg->version == SIPC_V2);
     if (st != SIPC_OK) {
         sipc__log(cfg, SIPC_LOG_ERROR, "connect from %p: %s", (void *)client, srv->err.what);
-        sipc__shm_close(&c->send);
-        sipc__shm_close(&c->recv);
+        sipc__shm_close(&c->send, cfg);
+        sipc__shm_close(&c->recv, cfg);
         destroy_conn(srv, c);
         return 0;
     }
@@ -193,7 +193,7 @@ sipc_status sipc_server_start(sipc_server *srv, const sipc_server_config *cfg)
     if (!srv->timer) {
         st = sipc__fail_win32(&srv->err, "SetTimer(connectivity check)");
         SetWindowLongPtrW(srv->main, GWLP_USERDATA, 0);
-        DestroyWindow(srv->main);
+        sipc__check(&srv->cfg.base, DestroyWindow(srv->main), "DestroyWindow(server)");
         srv->main = NULL;
         return st;
     }
@@ -208,9 +208,9 @@ void sipc_server_stop(sipc_server *srv)
         sipc__server_drop(srv, srv->conns[srv->count - 1], SIPC_DROP_SHUTDOWN);
     if (srv->main) {
         if (srv->timer)
-            KillTimer(srv->main, srv->timer);
+            sipc__check(&srv->cfg.base, KillTimer(srv->main, srv->timer), "KillTimer");
         SetWindowLongPtrW(srv->main, GWLP_USERDATA, 0);
-        DestroyWindow(srv->main);
+        sipc__check(&srv->cfg.base, DestroyWindow(srv->main), "DestroyWindow(server)");
     }
     free(srv->conns);
     srv->conns = NULL;

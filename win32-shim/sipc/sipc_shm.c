@@ -82,14 +82,14 @@ static sipc_status event_name(const WCHAR *mapping, WCHAR *out, size_t units)
     return SIPC_OK;
 }
 
-void sipc__shm_close(sipc_shm *m)
+void sipc__shm_close(sipc_shm *m, const sipc_config *cfg)
 {
     if (m->view)
-        UnmapViewOfFile(m->view);
+        sipc__check(cfg, UnmapViewOfFile(m->view), "UnmapViewOfFile");
     if (m->mapping)
-        CloseHandle(m->mapping);
+        sipc__check(cfg, CloseHandle(m->mapping), "CloseHandle(mapping)");
     if (m->event)
-        CloseHandle(m->event);
+        sipc__check(cfg, CloseHandle(m->event), "CloseHandle(event)");
     memset(m, 0, sizeof(*m));
 }
 
@@ -126,7 +126,7 @@ sipc_status sipc__shm_create(sipc_shm *m, sipc_error *err, const WCHAR *fmt,
     if (GetLastError() == ERROR_ALREADY_EXISTS) {
         /* SOUI reuses (and re-initialises) a pre-existing object; a name we
          * did not create may belong to a squatter, so refuse it. */
-        sipc__shm_close(m);
+        sipc__shm_close(m, NULL);
         return sipc__fail(err, SIPC_E_EXISTS, "mapping %ls already exists", name);
     }
     st = map_whole(m, err, name);
@@ -145,7 +145,7 @@ sipc_status sipc__shm_create(sipc_shm *m, sipc_error *err, const WCHAR *fmt,
         }
     }
     if (st != SIPC_OK)
-        sipc__shm_close(m);
+        sipc__shm_close(m, NULL);
     return st;
 }
 
@@ -179,6 +179,6 @@ sipc_status sipc__shm_open(sipc_shm *m, sipc_error *err, const WCHAR *fmt,
         }
     }
     if (st != SIPC_OK)
-        sipc__shm_close(m);
+        sipc__shm_close(m, NULL);
     return st;
 }

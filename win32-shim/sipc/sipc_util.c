@@ -58,6 +58,13 @@ void sipc__log(const sipc_config *cfg, sipc_log_level lvl, const char *fmt, ...)
     cfg->log(cfg->log_ctx, lvl, buf);
 }
 
+void sipc__check(const sipc_config *cfg, BOOL ok, const char *what)
+{
+    if (!ok)
+        sipc__log(cfg, SIPC_LOG_WARN, "%s failed (GetLastError=%lu)", what,
+                  (unsigned long)GetLastError());
+}
+
 sipc_status sipc__config_norm(const sipc_config *in, sipc_config *out, WCHAR *fmt_copy)
 {
     uint64_t cap;

@@ -26,6 +26,7 @@
  *   hello-wait [MS]      waits (default 5000 ms) for SayHello:
  *                        hello_units= hello_hex= hello_utf8=
  *   sleep MS             pumps messages for MS ms (serves the server's calls)
+ *   freeze MS            Sleep(MS) without pumping (the server's calls wait)
  *   bench-add-int N      N AddInt calls: calls= total_us= avg_us=
  *   disconnect           disconnected=1
  *   exit-without-disconnect   prints exiting=abrupt and clock_ms=<QPC ms>, then
@@ -766,6 +767,13 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                 return 2;
             }
             pump_for(ms, NULL);
+        } else if (!wcscmp(cmd, L"freeze") && i + 1 <= argc) {
+            uint32_t ms = 0;
+            if (!parse_u32(argv[i++], &ms)) {
+                emit("error=usage");
+                return 2;
+            }
+            Sleep(ms);
         } else if (!wcscmp(cmd, L"bench-add-int") && i + 1 <= argc) {
             uint32_t n = 0;
             if (!parse_u32(argv[i++], &n) || n == 0) {
