@@ -492,7 +492,7 @@ struct sipc_conn {
 HWND sipc_find_server(const WCHAR *title);
 
 /* Client: create a message-only local window and connect to `server`.
- * `conn` must be zero-initialised or disconnected (SIPC_E_BUSY otherwise)
+ * `conn` must be zero-initialised or disconnected (else SIPC_E_BUSY).
  * v2: SendMessageTimeout(100 ms, SMTO_ABORTIFHUNG), then open both mappings
  * and both "_mutex" events like SOUI's client; v1: expects 1 and uses the
  * server window for calls. On failure the conn is left closed and conn->err

@@ -14,6 +14,9 @@
  *   --block-wait    sleep in MsgWaitForMultipleObjectsEx while waiting for a
  *                   reply instead of SOUI's busy PeekMessage loop
  *   --quiet-calls   (server) do not print a line per call
+ *   --top-level     (server) main window is an invisible WS_POPUP (as on
+ *                   Windows, where FindWindow skips message-only windows);
+ *                   needs a display under Wine (e.g. Xvfb)
  *   --hello-ms N    (server) call SayHello on each client N ms after it
  *                   connected (0 = never, the default)
  *
@@ -146,6 +149,7 @@ typedef struct peer_opts {
     const WCHAR *format;
     bool block_wait;
     bool quiet_calls;
+    bool top_level;
     uint32_t hello_ms;
 } peer_opts;
 
@@ -196,6 +200,8 @@ static int parse_opts(int argc, WCHAR **argv, int i, peer_opts *o)
             o->block_wait = true;
         else if (!wcscmp(a, L"--quiet-calls"))
             o->quiet_calls = true;
+        else if (!wcscmp(a, L"--top-level"))
+            o->top_level = true;
         else if (!wcscmp(a, L"--title") && has_val)
             o->title = argv[++i];
         else if (!wcscmp(a, L"--format") && has_val)
@@ -428,6 +434,7 @@ static int run_server(peer_ctx *p, int argc, WCHAR **argv, int i)
     cfg.base.wait_mode = p->opts.block_wait ? SIPC_WAIT_BLOCK : SIPC_WAIT_SPIN;
     cfg.base.log = log_sink;
     cfg.title = p->opts.title;
+    cfg.top_level = p->opts.top_level;
     cfg.on_connect = srv_connected;
     cfg.on_disconnect = srv_disconnected;
     cfg.user = p;
