@@ -1,0 +1,390 @@
+import Foundation
+import Logging
+import SIPC
+
+/// Why an outgoing SIPC call did not produce outputs.
+public enum SIPCCallError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The frame could not be written or the outputs could not be read.
+    case wire(SIPCError)
+    /// The bridge failed (the shim exited, a timeout, a protocol error).
+    case bridge(BridgeError)
+    /// The peer answered 0: no handler for this id, or its handler failed.
+    case notHandled(functionID: UInt32)
+    /// The peer's window is gone.
+    case peerGone
+    /// The connection was closed on this side.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .wire(let error): "SIPC wire error: \(error)"
+        case .bridge(let error): "bridge error: \(error)"
+        case .notHandled(let id): "the peer did not handle function \(id)"
+        case .peerGone: "the peer's window is gone"
+        case .closed: "the connection is closed"
+        }
+    }
+}
+
+/// One SIPC connection as seen from the Swift host: two shared buffers, this side's window and the
+/// peer's, and the state of this side's outgoing calls.
+///
+/// Handlers receive it as their context so that they can call back into the peer (nested calls).
+public final class SIPCPeer {
+    /// The window the peer calls (server side: the per-connection window; v1: the server main window).
+    public let localWindow: WindowHandle
+    /// The peer's window.
+    public let remoteWindow: WindowHandle
+    /// The peer's process id, and its executable when it could be read.
+    public let processId: UInt32
+    /// The peer's executable path (empty when it could not be read).
+    public let executablePath: String
+    /// The frame format and slot layout.
+    public let profile: SIPCProfile
+    /// This side's send buffer (written by us, read by the peer).
+    public let sendBuffer: SharedBuffer
+    /// This side's receive buffer.
+    public let receiveBuffer: SharedBuffer
+
+    unowned let bridge: BridgeConnection
+    var callState: CallStackState
+    var resources: [SharedFileMapping] = []
+    var shimHandles: [ShimHandle] = []
+    var ownsLocalWindow: Bool
+    /// Whether the connection is still open.
+    public private(set) var isOpen = true
+    /// The deepest nesting of this side's own v1 calls (Wine stops calling window procedures past 64).
+    public static let maximumV1Depth = 64
+
+    init(
+        bridge: BridgeConnection, localWindow: WindowHandle, remoteWindow: WindowHandle, processId: UInt32,
+        executablePath: String, profile: SIPCProfile, sendBuffer: SharedBuffer, receiveBuffer: SharedBuffer,
+        ownsLocalWindow: Bool
+    ) {
+        self.bridge = bridge
+        self.localWindow = localWindow
+        self.remoteWindow = remoteWindow
+        self.processId = processId
+        self.executablePath = executablePath
+        self.profile = profile
+        self.sendBuffer = sendBuffer
+        self.receiveBuffer = receiveBuffer
+        self.ownsLocalWindow = ownsLocalWindow
+        // v1 has no slots: frames stack in one buffer, so only the buffer's capacity and Wine's nesting
+        // limit (64 window procedures per thread) bound the depth.
+        callState = CallStackState(
+            version: profile.wireVersion,
+            stackSize: profile.wireVersion == .v2 ? profile.layout.stackSize : SIPCPeer.maximumV1Depth)
+    }
+
+    /// Calls `function` in the peer and returns its outputs. While waiting, calls from the peer (and
+    /// any other event) are served on this thread, so calls nest both ways.
+    /// - Parameters:
+    ///   - function: The descriptor.
+    ///   - inputs: The input values.
+    ///   - timeout: How long to wait for the peer (nil: as long as its window lives).
+    /// - Throws: ``SIPCCallError``.
+    public func call<Inputs, Outputs>(
+        _ function: IPCFunction<Inputs, Outputs>, _ inputs: Inputs, timeout: Duration? = nil
+    ) throws(SIPCCallError) -> Outputs {
+        guard isOpen else { throw .closed }
+        let slot: Int
+        let sequence: Int32
+        do { (slot, sequence) = try callState.enter() } catch { throw .wire(error) }
+        defer { callState.leave() }
+        let pending: PendingCall
+        do {
+            switch profile.wireVersion {
+            case .v2:
+                pending = try FrameV2.writeCall(
+                    function, inputs, sequence: sequence, slot: slot, layout: profile.layout, buffer: sendBuffer)
+            case .v1:
+                pending = try FrameV1.writeCall(function, inputs, sequence: sequence, buffer: sendBuffer)
+            }
+        } catch {
+            throw .wire(error)
+        }
+        let wParam = profile.wireVersion == .v2 ? UInt64(slot) : UInt64(function.id)
+        let outcome: SendOutcome
+        do {
+            outcome = try bridge.sendMessage(
+                to: remoteWindow, message: SIPCConstants.callMessage, wParam: wParam, lParam: localWindow.rawValue,
+                timeout: timeout)
+        } catch {
+            if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
+            throw .bridge(error)
+        }
+        guard outcome.delivered else {
+            if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
+            throw .peerGone
+        }
+        guard outcome.lresult != 0 else {
+            if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
+            throw .notHandled(functionID: function.id)
+        }
+        do {
+            switch profile.wireVersion {
+            case .v2: return try FrameV2.readOutputs(function, of: pending, buffer: sendBuffer)
+            case .v1: return try FrameV1.readOutputs(function, of: pending, buffer: sendBuffer)
+            }
+        } catch {
+            throw .wire(error)
+        }
+    }
+
+    /// Releases the buffers (unmapping and removing their /dev/shm files), the shim's handles and, on the
+    /// server side, the connection window. Safe to call twice.
+    func release() {
+        guard isOpen else { return }
+        isOpen = false
+        if ownsLocalWindow { try? bridge.destroyWindow(localWindow) }
+        for handle in shimHandles { try? bridge.closeHandle(handle) }
+        for mapping in resources { mapping.close(unlink: true) }
+        shimHandles = []
+        resources = []
+    }
+}
+
+/// A SIPC server run by the Swift host: a window Windows clients find by title, wire-compatible with
+/// SOUI's `SIpcServer` (v2: a per-connection window and two mappings with their `_mutex` events; v1:
+/// the main window serves everyone).
+///
+/// The mappings are created by the shim over files in /dev/shm and mapped by this process too, so the
+/// frames are read and written here directly; the pipe carries only the message and its answer.
+///
+/// All methods run on the bridge's call-loop thread (see ``BridgeConnection``).
+public final class SIPCServer {
+    /// Settings beyond the profile.
+    public struct Configuration: Sendable {
+        /// The wire settings and the title.
+        public var profile: SIPCProfile
+        /// Message-only (headless) or an invisible top-level main window (needs a display).
+        public var windowKind: WindowKind = .messageOnly
+        /// The main window's class name.
+        public var className = "sipb_sipc_server"
+        /// The per-connection windows' title (sinstar3 uses `svr_conn_wnd`).
+        public var connectionTitle = "svr_conn_wnd"
+        /// Refuse calls whose `lParam` is not the connected client's window (SOUI does not check).
+        public var checkCallerWindow = true
+        /// Creates a configuration for a profile.
+        public init(profile: SIPCProfile) { self.profile = profile }
+    }
+
+    /// The bridge it runs on.
+    public let bridge: BridgeConnection
+    /// Its settings.
+    public let configuration: Configuration
+    /// The window clients connect to.
+    public let mainWindow: BridgeWindow
+    /// The functions clients may call; handlers get the calling ``SIPCPeer``.
+    public var router: SIPCRouter<SIPCPeer>
+    /// Called after a client connected (its handlers may call into it).
+    public var onConnect: ((SIPCPeer) -> Void)?
+    /// Called after a client disconnected or was found dead.
+    public var onDisconnect: ((SIPCPeer) -> Void)?
+    /// The connected clients by their window.
+    public private(set) var peers: [WindowHandle: SIPCPeer] = [:]
+    let logger: Logger
+    private var nextFileID = 0
+
+    /// Creates the main window and starts answering connects.
+    /// - Throws: ``BridgeError`` if the window cannot be created.
+    public init(
+        bridge: BridgeConnection, configuration: Configuration, router: SIPCRouter<SIPCPeer>,
+        logger: Logger = Logger(label: "sipb.sipc", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(BridgeError) {
+        self.bridge = bridge
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        mainWindow = try bridge.createWindow(
+            kind: configuration.windowKind, className: configuration.className,
+            title: configuration.profile.serverTitle, relaying: [SIPCConstants.callMessage])
+        bridge.onMessage(SIPCConstants.callMessage, to: mainWindow.hwnd) { [unowned self] _, message in
+            self.mainWindowMessage(message)
+        }
+        bridge.onPostedMessage(to: mainWindow.hwnd) { [unowned self] _, message in
+            self.posted(message)
+        }
+    }
+
+    /// Notices clients whose window died (SOUI's `CheckConnectivity`); call it every 50 ms or so.
+    public func checkConnectivity() {
+        for (client, peer) in peers where (try? bridge.isWindow(client)) != true {
+            logger.info("client window gone", metadata: ["client": "\(client)"])
+            drop(peer)
+        }
+    }
+
+    /// Serves until `condition` holds or the bridge fails, checking connectivity every 50 ms.
+    public func serve(until condition: () -> Bool = { false }) throws(BridgeError) {
+        while !condition() {
+            try bridge.serve(for: .milliseconds(50))
+            checkConnectivity()
+        }
+    }
+
+    /// Disconnects every client and destroys the main window.
+    public func close() {
+        for peer in peers.values { drop(peer) }
+        try? bridge.destroyWindow(mainWindow.hwnd)
+    }
+
+    // MARK: - Messages
+
+    private func mainWindowMessage(_ message: WindowMessage) -> Int64 {
+        let client = WindowHandle(rawValue: message.lParam)
+        switch message.wParam {
+        case UInt64(SIPCConstants.connectFunctionID):
+            return connect(client)
+        case UInt64(SIPCConstants.disconnectFunctionID):
+            return disconnect(client) ? 1 : 0
+        default:
+            // v1 calls come to the main window with wParam = function id; v2 servers answer 0 (as S3).
+            guard configuration.profile.wireVersion == .v1, let peer = peers[client] else {
+                logger.notice("call on the main window refused", metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
+                return 0
+            }
+            guard let id = UInt32(exactly: message.wParam) else { return 0 }
+            return finish(router.dispatchV1(functionID: id, buffer: peer.receiveBuffer, context: peer), peer: peer)
+        }
+    }
+
+    private func posted(_ message: WindowMessage) {
+        guard message.message == SIPCConstants.callMessage else { return }
+        if message.wParam == UInt64(SIPCConstants.disconnectFunctionID) {
+            _ = disconnect(WindowHandle(rawValue: message.lParam))
+        }
+    }
+
+    private func finish(_ outcome: DispatchOutcome, peer: SIPCPeer) -> Int64 {
+        switch outcome {
+        case .handled: break
+        case .unknownFunction(let id):
+            logger.notice("unknown function", metadata: ["id": "\(id)", "client": "\(peer.remoteWindow)"])
+        case .malformed(let error):
+            logger.warning("malformed call refused", metadata: ["error": "\(error)", "client": "\(peer.remoteWindow)"])
+        case .handlerFailed(let id, let description):
+            logger.warning("handler failed", metadata: ["id": "\(id)", "error": "\(description)"])
+        }
+        return Int64(outcome.lresult)
+    }
+
+    // MARK: - Connections
+
+    private func connect(_ client: WindowHandle) -> Int64 {
+        guard client != mainWindow.hwnd, peers[client] == nil else {
+            logger.notice("connect refused: already connected or our own window", metadata: ["client": "\(client)"])
+            return 0
+        }
+        do {
+            let peer = try makePeer(for: client)
+            peers[client] = peer
+            logger.info(
+                "client connected",
+                metadata: [
+                    "client": "\(client)", "connection": "\(peer.localWindow)", "pid": "\(peer.processId)",
+                    "exe": "\(peer.executablePath)",
+                ])
+            onConnect?(peer)
+            return configuration.profile.wireVersion == .v2 ? Int64(bitPattern: peer.localWindow.rawValue) : 1
+        } catch {
+            logger.error("connect failed", metadata: ["client": "\(client)", "error": "\(error)"])
+            return 0
+        }
+    }
+
+    @discardableResult
+    private func disconnect(_ client: WindowHandle) -> Bool {
+        guard let peer = peers[client] else { return false }
+        logger.info("client disconnected", metadata: ["client": "\(client)"])
+        drop(peer)
+        return true
+    }
+
+    private func drop(_ peer: SIPCPeer) {
+        peers[peer.remoteWindow] = nil
+        peer.release()
+        onDisconnect?(peer)
+    }
+
+    private func makePeer(for client: WindowHandle) throws -> SIPCPeer {
+        let profile = configuration.profile
+        guard let owner = try bridge.windowThreadProcessId(client) else {
+            throw SIPCCallError.peerGone
+        }
+        let exe = (try? bridge.processImagePath(processId: owner.processId)) ?? ""
+        var local = mainWindow.hwnd
+        var ownsWindow = false
+        var handles: [ShimHandle] = []
+        var mappings: [SharedFileMapping] = []
+        do {
+            if profile.wireVersion == .v2 {
+                local = try bridge.createWindow(
+                    kind: .messageOnly, className: configuration.className + "_conn", title: configuration.connectionTitle,
+                    relaying: [SIPCConstants.callMessage]
+                ).hwnd
+                ownsWindow = true
+            }
+            func makeBuffer(writer: WindowHandle, reader: WindowHandle) throws -> SharedBuffer {
+                let name = try profile.bufferName(writer: writer.rawValue, reader: reader.rawValue)
+                nextFileID += 1
+                let file = "sipb-\(getpid())-\(nextFileID)-" + name
+                let size = profile.layout.capacity + SIPCConstants.sharedHeaderSize
+                let (object, mapping) = try bridge.createSharedMapping(name: name, size: UInt32(size), file: file)
+                handles.append(object.handle)
+                mappings.append(mapping)
+                guard !object.alreadyExisted else {
+                    throw BridgeError.invalidArgument("mapping name \(name) is already taken by another process")
+                }
+                let event = try bridge.createEvent(
+                    name: SIPCProfile.eventName(forBuffer: name), manualReset: false, initialState: true)
+                handles.append(event.handle)
+                return try SharedBuffer.create(base: mapping.pointer, mappingSize: mapping.size, capacity: profile.layout.capacity)
+            }
+            let send = try makeBuffer(writer: local, reader: client)
+            let receive = try makeBuffer(writer: client, reader: local)
+            let peer = SIPCPeer(
+                bridge: bridge, localWindow: local, remoteWindow: client, processId: owner.processId, executablePath: exe,
+                profile: profile, sendBuffer: send, receiveBuffer: receive, ownsLocalWindow: ownsWindow)
+            peer.resources = mappings
+            peer.shimHandles = handles
+            if ownsWindow {
+                bridge.onMessage(SIPCConstants.callMessage, to: local) { [unowned self, unowned peer] _, message in
+                    self.connectionCall(message, peer: peer)
+                }
+                bridge.onPostedMessage(to: local) { [unowned self] _, message in
+                    // S4 clients post 101 to the connection window.
+                    if message.message == SIPCConstants.callMessage,
+                        message.wParam == UInt64(SIPCConstants.disconnectFunctionID)
+                    {
+                        _ = self.disconnect(client)
+                    }
+                }
+            }
+            return peer
+        } catch {
+            if ownsWindow { try? bridge.destroyWindow(local) }
+            for handle in handles { try? bridge.closeHandle(handle) }
+            for mapping in mappings { mapping.close(unlink: true) }
+            throw error
+        }
+    }
+
+    private func connectionCall(_ message: WindowMessage, peer: SIPCPeer) -> Int64 {
+        guard peer.isOpen else { return 0 }
+        if configuration.checkCallerWindow, message.lParam != peer.remoteWindow.rawValue {
+            logger.warning(
+                "call refused: lParam is not the connected client",
+                metadata: ["lParam": "0x\(String(message.lParam, radix: 16))", "client": "\(peer.remoteWindow)"])
+            return 0
+        }
+        guard message.wParam < UInt64(peer.profile.layout.stackSize) else {
+            logger.warning("call refused: slot past the stack", metadata: ["wParam": "\(message.wParam)"])
+            return 0
+        }
+        return finish(
+            router.dispatchV2(slot: Int(message.wParam), layout: peer.profile.layout, buffer: peer.receiveBuffer, context: peer),
+            peer: peer)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import SIPC
+import SIPCHost
+import Testing
+
+/// The Swift host as a SIPC server under real Wine, called by the mingw-built C client
+/// (`sipc-peer.exe client`, which behaves as SOUI v2's client does: SendMessageCallback + PeekMessage
+/// wait loop, `_mutex` events opened, slot addressing).
+@Suite(.serialized, .enabled(if: WineTestEnvironment.enabled, "needs Wine and the Windows programs: run `make test`"))
+final class SIPCServerIntegrationTests {
+    let session: ShimSession
+
+    init() throws { session = try ShimSession() }
+    deinit { session.close() }
+
+    func makeServer(title: String, version: WireVersion = .v2) throws -> SIPCServer {
+        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
+        profile.serverTitle = title
+        if version == .v1 {
+            profile = SIPCProfile.v1Demo
+            profile.serverTitle = title
+        }
+        return try SIPCServer(
+            bridge: session.bridge, configuration: .init(profile: profile), router: TestProtocol.router(),
+            logger: WineTestEnvironment.logger("sipc-server"))
+    }
+
+    /// Serves until every program exited (bounded).
+    func serve(_ server: SIPCServer, until programs: [WindowsProgram], timeout: Duration = .seconds(90)) throws {
+        let deadline = ContinuousClock.now + timeout
+        try server.serve(until: { programs.allSatisfy { !$0.isRunning } || ContinuousClock.now > deadline })
+    }
+
+    @Test func windowsClientCallsTheSwiftHostWithEveryType() throws {
+        let title = uniqueTitle("sipb_it")
+        let server = try makeServer(title: title)
+        defer { server.close() }
+        #expect(server.mainWindow.filterResults.allSatisfy { $0.ok })
+        let client = try WindowsProgram(
+            "sipc-peer.exe",
+            ["client", "--title", title, "add-int", "40", "2", "add-string", "héllo ", "wörld ✓ 𝄞 日本", "types", "sum", "19",
+             "sum", "100", "disconnect"])
+        try serve(server, until: [client])
+        #expect(client.finish() == 0, "client output: \(client.lines)")
+        #expect(client.values("result") == ["42", "190", "5050"])
+        #expect(client.values("result_utf8") == ["héllo wörld ✓ 𝄞 日本"])
+        #expect(client.values("types") == ["ok"], "\(client.lines.filter { $0.hasPrefix("types") })")
+        #expect(client.values("disconnected") == ["1"])
+        #expect(server.peers.isEmpty)
+    }
+
+    @Test func twoClientsAtOnce() throws {
+        let title = uniqueTitle("sipb_two")
+        let server = try makeServer(title: title)
+        defer { server.close() }
+        var connected = 0
+        server.onConnect = { _ in connected += 1 }
+        let first = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "sum", "30", "add-int", "1", "1", "sum", "19"])
+        let second = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "sum", "40", "add-int", "2", "2", "sum", "19"])
+        try serve(server, until: [first, second])
+        #expect(first.finish() == 0 && second.finish() == 0, "\(first.lines) \(second.lines)")
+        #expect(first.values("result") == ["465", "2", "190"])
+        #expect(second.values("result") == ["820", "4", "190"])
+        #expect(connected == 2)
+    }
+
+    @Test func aClientThatExitsWithoutDisconnectingIsNoticed() throws {
+        let title = uniqueTitle("sipb_abrupt")
+        let server = try makeServer(title: title)
+        defer { server.close() }
+        var dropped: [WindowHandle] = []
+        server.onDisconnect = { dropped.append($0.remoteWindow) }
+        let client = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "add-int", "1", "2", "exit-without-disconnect"])
+        try serve(server, until: [client])
+        _ = client.finish()
+        #expect(client.values("result") == ["3"])
+        // The process is gone; its window died with it. One more connectivity round must notice.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while dropped.isEmpty, ContinuousClock.now < deadline { try session.bridge.serve(for: .milliseconds(50)); server.checkConnectivity() }
+        #expect(dropped.count == 1)
+        #expect(server.peers.isEmpty)
+        // Its /dev/shm files are gone too.
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))?.filter { $0.hasPrefix("sipb-\(getpid())-") } ?? []
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func legacyV1Client() throws {
+        let title = uniqueTitle("sipb_v1")
+        let server = try makeServer(title: title, version: .v1)
+        defer { server.close() }
+        let client = try WindowsProgram(
+            "sipc-peer.exe", ["client", "--v1", "--title", title, "--buf", "1024", "--format", SIPCProfile.v1Demo.bufferNameFormat, "add-int", "5", "6", "add-string", "a", "日本", "sum", "10", "disconnect"])
+        try serve(server, until: [client])
+        #expect(client.finish() == 0, "client output: \(client.lines)")
+        #expect(client.values("result") == ["11", "55"])
+        #expect(client.values("result_utf8") == ["a日本"])
+    }
+}
