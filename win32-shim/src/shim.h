@@ -1,0 +1,255 @@
+/*
+ * shim.h - internal interfaces of sipc-shim.exe.
+ *
+ * The shim carries raw window messages, WM_COPYDATA, named mappings and
+ * events between the Swift host (over stdin/stdout, see docs/PROTOCOL.md and
+ * include/sipb_protocol.h) and Windows programs running under Wine.
+ *
+ * All state lives in one struct shim_context. The main thread owns every
+ * window and is the only writer of stdout; a reader thread turns stdin into
+ * a queue of frames (reader.c). Files:
+ *   log.c      logging to stderr
+ *   wire.c     payload builder/parser and frame writing
+ *   reader.c   the stdin reader thread and the frame queue
+ *   wait.c     THE WAIT and frame dispatch (replies, nested requests)
+ *   window.c   window class, window table, window procedure
+ *   requests.c host requests: replies, dispatch, window queries
+ *   messages.c SEND_MESSAGE, POST_MESSAGE, SEND_COPYDATA
+ *   objects.c  handle table: mappings and events
+ *   main.c     startup, handshake, main loop, shutdown
+ */
+#ifndef SIPB_SHIM_H
+#define SIPB_SHIM_H
+
+#include <windows.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sipb_protocol.h"
+
+/* ---------------------------------------------------------------- logging */
+
+enum shim_log_level { SHIM_LOG_ERROR = 0, SHIM_LOG_INFO = 1, SHIM_LOG_DEBUG = 2 };
+
+/* ------------------------------------------------------------ frame queue */
+
+enum frame_kind {
+    FRAME_DATA = 0, /* a complete, header-checked frame */
+    FRAME_EOF,      /* stdin reached end of file or failed */
+    FRAME_BAD       /* the header broke the rules; `error` says how */
+};
+
+struct frame {
+    struct frame *next;
+    enum frame_kind kind;
+    uint16_t type;
+    uint32_t tag;
+    uint32_t length;  /* payload bytes */
+    uint8_t *payload; /* heap, may be NULL when length == 0 */
+    char error[160];  /* FRAME_BAD / FRAME_EOF text */
+};
+
+/* --------------------------------------------------------- payload codecs */
+
+/* Growable buffer holding one outgoing frame; the 12 header bytes are
+ * reserved at the front and filled in by wire_send. */
+struct builder {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed or the frame grew too large */
+};
+
+/* Cursor over a received payload. Any read past the end sets `bad`, and
+ * every later read returns zeros. */
+struct parser {
+    const uint8_t *data;
+    uint32_t len;
+    uint32_t pos;
+    int bad;
+    const char *why;
+};
+
+/* A str16 field: points into the payload, not terminated. */
+struct str16 {
+    const uint8_t *units;
+    uint32_t count;
+};
+
+/* --------------------------------------------------------- window table */
+
+struct shim_window {
+    HWND hwnd;
+    uint32_t nmsgs;
+    uint32_t *msgs; /* heap */
+};
+
+/* ----------------------------------------------------------- handle table */
+
+enum shim_object_kind { OBJ_MAPPING = 1, OBJ_EVENT = 2 };
+
+struct shim_object {
+    HANDLE handle;
+    enum shim_object_kind kind;
+    uint8_t *view;     /* mappings: the mapped view */
+    uint64_t viewSize; /* mappings: bytes READ/WRITE_MAPPING may touch */
+};
+
+/* An EV_* frame waiting for the host's REPLY. Lives on the stack of the
+ * window procedure that waits; linked into ctx->waits while it waits. */
+struct event_wait {
+    struct event_wait *outer;
+    uint32_t tag;
+    int done;
+    uint32_t status;
+    int64_t lresult;
+};
+
+/* ------------------------------------------------------------ the context */
+
+typedef BOOL(WINAPI *change_filter_fn)(HWND, UINT, DWORD, void *);
+
+struct shim_context {
+    /* log */
+    enum shim_log_level logLevel;
+    HANDLE hErr;
+    DWORD pid;
+
+    /* pipe */
+    HANDLE hIn;
+    HANDLE hOut;
+    int outBroken; /* a write to stdout failed: the host is gone */
+
+    /* reader thread and its queue (the only state shared between threads) */
+    HANDLE readerThread;
+    /* Manual reset. Set when a frame is queued or a SEND_COPYDATA worker
+     * finishes; queue_pop resets it whenever it finds the queue empty, so a
+     * waiter re-checks its condition after every wake-up. */
+    HANDLE wakeEvent;
+    CRITICAL_SECTION queueLock;
+    struct frame *queueHead;
+    struct frame *queueTail;
+
+    /* lifetime */
+    int handshakeDone;
+    int quit;           /* leave as soon as possible */
+    int exitCode;
+    int sendGoodbye;    /* the host asked us to leave: say goodbye back */
+    int hostGone;       /* stdin ended or stdout broke: write nothing more */
+
+    /* events to the host */
+    uint32_t nextEventTag;
+    struct event_wait *waits; /* innermost first */
+    unsigned nestDepth;       /* host requests currently executing */
+
+    /* windows */
+    HINSTANCE hInstance;
+    change_filter_fn changeFilter;
+    struct shim_window *windows;
+    size_t nwindows;
+    size_t capWindows;
+    WCHAR **classes; /* class names registered with our window procedure */
+    size_t nclasses;
+    /* the posted message the main loop is dispatching right now */
+    int postedValid;
+    MSG posted;
+
+    /* handle table */
+    struct shim_object *objects;
+    size_t nobjects;
+    size_t capObjects;
+};
+
+/* log.c */
+void shim_log_init(struct shim_context *ctx);
+void shim_log(struct shim_context *ctx, enum shim_log_level level, const char *fmt, ...)
+    __attribute__((format(gnu_printf, 3, 4)));
+/* Logs "<what> failed: error N (text)" at error level and returns `err`. */
+DWORD shim_log_win32(struct shim_context *ctx, const char *what, DWORD err);
+#define LOG_ERROR(ctx, ...) shim_log((ctx), SHIM_LOG_ERROR, __VA_ARGS__)
+#define LOG_INFO(ctx, ...) shim_log((ctx), SHIM_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(ctx, ...) shim_log((ctx), SHIM_LOG_DEBUG, __VA_ARGS__)
+
+/* wire.c */
+int builder_init(struct builder *b, size_t expectedPayload);
+void builder_free(struct builder *b);
+void put_u16(struct builder *b, uint16_t v);
+void put_u32(struct builder *b, uint32_t v);
+void put_u64(struct builder *b, uint64_t v);
+void put_raw(struct builder *b, const void *p, size_t n);
+void put_bytes(struct builder *b, const void *p, uint32_t n); /* u32 length + bytes */
+void put_str16(struct builder *b, const WCHAR *s, uint32_t count);
+void put_text(struct builder *b, const char *s); /* UTF-8 to the end */
+
+void parser_init(struct parser *p, const uint8_t *data, uint32_t len);
+uint16_t get_u16(struct parser *p);
+uint32_t get_u32(struct parser *p);
+uint64_t get_u64(struct parser *p);
+const uint8_t *get_bytes(struct parser *p, uint32_t *length);
+struct str16 get_str16(struct parser *p);
+int parser_finish(struct parser *p); /* 1 when no error and no trailing bytes */
+WCHAR *str16_dup(const struct str16 *s); /* heap, terminated; NULL on OOM */
+
+/* Sends the frame in `b` (and frees it). Returns 1 on success. */
+int wire_send(struct shim_context *ctx, struct builder *b, uint16_t type, uint32_t tag);
+int wire_send_text(struct shim_context *ctx, uint16_t type, uint32_t tag, uint32_t code,
+                   const char *text);
+/* Sends PROTOCOL_ERROR and makes the shim leave with a nonzero code. */
+void protocol_error(struct shim_context *ctx, uint32_t reason, const char *fmt, ...)
+    __attribute__((format(gnu_printf, 3, 4)));
+
+/* reader.c */
+int reader_start(struct shim_context *ctx);
+struct frame *queue_pop(struct shim_context *ctx);
+void shim_wake(struct shim_context *ctx); /* any thread: wake the main thread's wait */
+void frame_free(struct frame *f);
+
+/* wait.c */
+enum wait_result { WAIT_DONE = 0, WAIT_EXPIRED, WAIT_QUITTING, WAIT_TARGET_GONE };
+typedef int (*wait_done_fn)(void *arg);
+enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
+                           DWORD timeoutMs, HWND watch);
+void shim_process_frame(struct shim_context *ctx, struct frame *f);
+void shim_dispatch_posted(struct shim_context *ctx, MSG *msg);
+/* Sends an EV_* frame built in `b` with a fresh tag and waits for the
+ * host's REPLY. Returns its lresult, or 0 on error status or shutdown. */
+int64_t shim_event_call(struct shim_context *ctx, struct builder *b, uint16_t type);
+
+/* window.c */
+int window_init(struct shim_context *ctx);
+struct shim_window *window_find(struct shim_context *ctx, HWND hwnd);
+void window_destroy_all(struct shim_context *ctx);
+
+/* requests.c */
+void reply_ok(struct shim_context *ctx, uint32_t tag, struct builder *result);
+void reply_status(struct shim_context *ctx, uint32_t tag, uint32_t status, const char *fmt, ...)
+    __attribute__((format(gnu_printf, 4, 5)));
+void reply_win32(struct shim_context *ctx, uint32_t tag, DWORD err, const char *what);
+void reply_ok_empty(struct shim_context *ctx, uint32_t tag);
+void shim_handle_request(struct shim_context *ctx, struct frame *f);
+/* window.c implements these two requests */
+void req_create_window(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_destroy_window(struct shim_context *ctx, uint32_t tag, struct parser *p);
+
+/* messages.c */
+void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_post_message(struct shim_context *ctx, uint32_t tag, struct parser *p);
+/* May take ownership of f->payload (sets it to NULL). */
+void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, struct parser *p);
+
+/* objects.c */
+void req_create_mapping(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_open_mapping(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_read_mapping(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_write_mapping(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_create_event(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_open_event(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void req_close_handle(struct shim_context *ctx, uint32_t tag, struct parser *p);
+void objects_close_all(struct shim_context *ctx);
+
+/* A request whose payload broke the framing rules: protocol error. Returns
+ * 1 when the parser is fine (the caller goes on). */
+int request_parsed(struct shim_context *ctx, struct parser *p, const char *request);
+
+#endif /* SIPB_SHIM_H */

@@ -1,0 +1,238 @@
+/*
+ * wait.c - THE WAIT and the dispatch of host frames.
+ *
+ * Whenever the main thread has to wait (for the host's REPLY to an EV_*
+ * frame, or for the completion of an outgoing SendMessage), it runs
+ * shim_wait(): it keeps servicing the messages other threads and processes
+ * SEND to it (that is how a Windows peer's nested call reaches our window
+ * procedure while we wait) and keeps processing host frames (a REPLY
+ * completes whichever wait owns its tag, a request runs inline, nested).
+ *
+ * Nesting goes through the native stack, so every level keeps its frame
+ * small: payloads are on the heap.
+ */
+#include "shim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WATCH_POLL_MS 50 /* how often a wait re-checks IsWindow(target) */
+
+/* ------------------------------------------------- messages sent to us */
+
+void shim_dispatch_posted(struct shim_context *ctx, MSG *msg)
+{
+    /* Mark the message so the window procedure can tell a posted message
+     * from a direct same-thread SendMessage (both show ISMEX_NOSEND). */
+    ctx->posted = *msg;
+    ctx->postedValid = 1;
+    DispatchMessageW(msg);
+    ctx->postedValid = 0;
+}
+
+static void service_sent_messages(struct shim_context *ctx)
+{
+    MSG msg;
+
+    /* PM_QS_SENDMESSAGE: run the messages sent to this thread (and the
+     * SendMessageCallback completions); posted ones stay queued for the
+     * main loop. */
+    while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE | PM_QS_SENDMESSAGE)) {
+        if (msg.message == WM_QUIT) {
+            LOG_INFO(ctx, "ignoring WM_QUIT");
+            continue;
+        }
+        shim_dispatch_posted(ctx, &msg);
+        if (ctx->quit)
+            return;
+    }
+}
+
+/* ---------------------------------------------------------- the wait */
+
+enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
+                           DWORD timeoutMs, HWND watch)
+{
+    ULONGLONG start = GetTickCount64();
+    ULONGLONG lastWatch = start;
+    ULONGLONG now, elapsed;
+    DWORD slice, rc;
+    struct frame *f;
+
+    for (;;) {
+        if (done(arg))
+            return WAIT_DONE;
+        if (ctx->quit)
+            return WAIT_QUITTING;
+        now = GetTickCount64();
+        elapsed = now - start;
+        if (watch && now - lastWatch >= WATCH_POLL_MS) {
+            lastWatch = now;
+            if (!IsWindow(watch))
+                return WAIT_TARGET_GONE;
+        }
+        if (timeoutMs && elapsed >= timeoutMs)
+            return WAIT_EXPIRED;
+
+        f = queue_pop(ctx);
+        if (f) {
+            shim_process_frame(ctx, f);
+            continue;
+        }
+        service_sent_messages(ctx);
+        if (done(arg) || ctx->quit)
+            continue;
+
+        slice = INFINITE;
+        if (timeoutMs)
+            slice = (DWORD)(timeoutMs - elapsed);
+        if (watch && slice > WATCH_POLL_MS)
+            slice = WATCH_POLL_MS;
+        rc = MsgWaitForMultipleObjectsEx(1, &ctx->wakeEvent, slice, QS_SENDMESSAGE,
+                                         MWMO_INPUTAVAILABLE);
+        if (rc == WAIT_FAILED) {
+            shim_log_win32(ctx, "MsgWaitForMultipleObjectsEx", GetLastError());
+            Sleep(1); /* do not spin flat out if this keeps failing */
+        }
+    }
+}
+
+/* ------------------------------------------------- events to the host */
+
+static int event_wait_done(void *arg)
+{
+    return ((struct event_wait *)arg)->done;
+}
+
+int64_t shim_event_call(struct shim_context *ctx, struct builder *b, uint16_t type)
+{
+    struct event_wait w;
+
+    if (ctx->quit || ctx->hostGone) {
+        builder_free(b);
+        return 0;
+    }
+    memset(&w, 0, sizeof w);
+    w.tag = ctx->nextEventTag++;
+    if (ctx->nextEventTag == 0)
+        ctx->nextEventTag = 1;
+    /* Link before sending: the REPLY may be queued before WriteFile returns. */
+    w.outer = ctx->waits;
+    ctx->waits = &w;
+    if (wire_send(ctx, b, type, w.tag))
+        shim_wait(ctx, event_wait_done, &w, 0, NULL);
+    /* Unlink (waits complete strictly inside-out, so we are the head). */
+    if (ctx->waits == &w) {
+        ctx->waits = w.outer;
+    } else {
+        struct event_wait **pp = &ctx->waits;
+        while (*pp && *pp != &w)
+            pp = &(*pp)->outer;
+        if (*pp)
+            *pp = w.outer;
+    }
+    if (!w.done) {
+        LOG_INFO(ctx, "event tag %u abandoned (shutting down): answering 0", w.tag);
+        return 0;
+    }
+    if (w.status != SIPB_S_OK) {
+        LOG_INFO(ctx, "event tag %u answered with status %u: answering 0", w.tag, w.status);
+        return 0;
+    }
+    return w.lresult;
+}
+
+/* A REPLY from the host answers one of our EV_* frames. */
+static void handle_reply(struct shim_context *ctx, struct frame *f)
+{
+    struct event_wait *w;
+    struct parser p;
+    uint32_t status;
+    int64_t lresult = 0;
+
+    parser_init(&p, f->payload, f->length);
+    status = get_u32(&p);
+    if (status == SIPB_S_OK) {
+        lresult = (int64_t)get_u64(&p);
+        parser_finish(&p);
+    } else if (status == SIPB_S_WIN32_ERROR) {
+        get_u32(&p); /* error code; the rest is text */
+    }
+    if (p.bad) {
+        protocol_error(ctx, SIPB_E_MALFORMED, "REPLY tag %u: %s", f->tag, p.why);
+        return;
+    }
+    for (w = ctx->waits; w; w = w->outer) {
+        if (w->tag == f->tag && !w->done) {
+            w->done = 1;
+            w->status = status;
+            w->lresult = lresult;
+            if (w != ctx->waits)
+                LOG_DEBUG(ctx, "REPLY tag %u answers an outer wait; stored", f->tag);
+            return;
+        }
+    }
+    LOG_ERROR(ctx, "REPLY for tag %u, which no event is waiting for; ignored", f->tag);
+}
+
+/* ------------------------------------------------------ frame dispatch */
+
+void shim_process_frame(struct shim_context *ctx, struct frame *f)
+{
+    if (f->kind == FRAME_EOF) {
+        LOG_INFO(ctx, "the host is gone (%s); leaving", f->error);
+        ctx->hostGone = 1;
+        ctx->quit = 1;
+        frame_free(f);
+        return;
+    }
+    if (f->kind == FRAME_BAD) {
+        protocol_error(ctx, SIPB_E_MALFORMED, "%s", f->error);
+        frame_free(f);
+        return;
+    }
+    LOG_DEBUG(ctx, "<- type 0x%04x tag %u payload %lu", f->type, f->tag,
+              (unsigned long)f->length);
+    if (ctx->quit) {
+        /* Leaving already: nothing more is carried out. */
+        frame_free(f);
+        return;
+    }
+
+    switch (f->type) {
+    case SIPB_T_REPLY:
+        handle_reply(ctx, f);
+        break;
+    case SIPB_T_GOODBYE:
+        LOG_INFO(ctx, "GOODBYE from the host; leaving");
+        ctx->quit = 1;
+        ctx->sendGoodbye = 1;
+        break;
+    case SIPB_T_PROTOCOL_ERROR: {
+        struct parser p;
+        uint32_t reason;
+        parser_init(&p, f->payload, f->length);
+        reason = get_u32(&p);
+        LOG_ERROR(ctx, "PROTOCOL_ERROR from the host (reason %u): %.*s", reason,
+                  p.bad ? 0 : (int)(f->length - 4), p.bad ? "" : (const char *)f->payload + 4);
+        ctx->quit = 1;
+        ctx->exitCode = 2;
+        break;
+    }
+    case SIPB_T_HELLO:
+    case SIPB_T_HELLO_ACK:
+        protocol_error(ctx, SIPB_E_MALFORMED, "unexpected frame type 0x%04x after the handshake",
+                       f->type);
+        break;
+    default:
+        if (f->tag == 0) {
+            protocol_error(ctx, SIPB_E_MALFORMED, "request type 0x%04x carries tag 0", f->type);
+            break;
+        }
+        ctx->nestDepth++;
+        shim_handle_request(ctx, f);
+        ctx->nestDepth--;
+        break;
+    }
+    frame_free(f);
+}
