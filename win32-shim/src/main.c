@@ -112,7 +112,12 @@ static void leave(struct shim_context *ctx)
     window_destroy_all(ctx);
     objects_close_all(ctx);
     LOG_INFO(ctx, "exiting with code %d", ctx->exitCode);
-    /* The reader thread may still sit in ReadFile: ExitProcess ends it. */
+    /* Everything the host must see is written (WriteFile, unbuffered), the
+     * windows and handles are gone. TerminateProcess skips DLL detach: the
+     * reader thread may sit in ReadFile and a SEND_COPYDATA worker in
+     * SendMessageTimeoutW, and ExitProcess could stall on locks they hold. */
+    if (!TerminateProcess(GetCurrentProcess(), (UINT)ctx->exitCode))
+        shim_log_win32(ctx, "TerminateProcess", GetLastError());
     ExitProcess((UINT)ctx->exitCode);
 }
 

@@ -110,6 +110,17 @@ static void queue_terminal(struct shim_context *ctx, enum frame_kind kind, const
     queue_push(ctx, f);
 }
 
+/* After its last item the thread parks instead of returning: a thread that
+ * is exiting holds the loader lock (DLL_THREAD_DETACH), and if the main
+ * thread ends the process at that moment Wine's process exit can stall
+ * until the wineserver's 0.5 s SIGKILL. A parked thread holds nothing. */
+static DWORD reader_park(void)
+{
+    for (;;)
+        Sleep(INFINITE);
+    return 0;
+}
+
 static DWORD WINAPI reader_main(void *arg)
 {
     struct shim_context *ctx = arg;
@@ -125,11 +136,11 @@ static DWORD WINAPI reader_main(void *arg)
         if (r == 0) {
             LOG_INFO(ctx, "stdin reached end of file");
             queue_terminal(ctx, FRAME_EOF, "end of input");
-            return 0;
+            return reader_park();
         }
         if (r < 0) {
             queue_terminal(ctx, FRAME_EOF, why);
-            return 0;
+            return reader_park();
         }
         size = (uint32_t)header[0] | (uint32_t)header[1] << 8 | (uint32_t)header[2] << 16 |
                (uint32_t)header[3] << 24;
@@ -138,17 +149,17 @@ static DWORD WINAPI reader_main(void *arg)
             snprintf(why, sizeof why, "frame size %lu is outside 8..%lu", (unsigned long)size,
                      (unsigned long)(SIPB_FRAME_HEADER_TAIL + SIPB_MAX_PAYLOAD));
             queue_terminal(ctx, FRAME_BAD, why);
-            return 0;
+            return reader_park();
         }
         if (flags != 0) {
             snprintf(why, sizeof why, "frame flags are 0x%04x, not 0", flags);
             queue_terminal(ctx, FRAME_BAD, why);
-            return 0;
+            return reader_park();
         }
         f = calloc(1, sizeof *f);
         if (f == NULL) {
             queue_terminal(ctx, FRAME_BAD, "out of memory for a frame");
-            return 0;
+            return reader_park();
         }
         f->kind = FRAME_DATA;
         f->type = (uint16_t)(header[4] | header[5] << 8);
@@ -162,7 +173,7 @@ static DWORD WINAPI reader_main(void *arg)
                 snprintf(why, sizeof why, "out of memory for a %lu-byte payload",
                          (unsigned long)(size - SIPB_FRAME_HEADER_TAIL));
                 queue_terminal(ctx, FRAME_BAD, why);
-                return 0;
+                return reader_park();
             }
             r = read_exact(ctx, f->payload, f->length, why, sizeof why);
             if (r <= 0) {
@@ -170,7 +181,7 @@ static DWORD WINAPI reader_main(void *arg)
                 if (r == 0)
                     snprintf(why, sizeof why, "end of input inside a frame");
                 queue_terminal(ctx, FRAME_EOF, why);
-                return 0;
+                return reader_park();
             }
         }
         queue_push(ctx, f);

@@ -5,7 +5,9 @@
  * that relays messages to the host.
  *
  * The window procedure never keeps a pointer into the window table across a
- * wait: a nested request may create or destroy windows meanwhile.
+ * wait: a nested request may create or destroy windows meanwhile. Windows
+ * that die (DESTROY_WINDOW, or DefWindowProc handling WM_CLOSE) are dropped
+ * from the table lazily, when they are looked up or a window is created.
  */
 #include "shim.h"
 
@@ -38,6 +40,32 @@ struct shim_window *window_find(struct shim_context *ctx, HWND hwnd)
         if (ctx->windows[i].hwnd == hwnd)
             return &ctx->windows[i];
     return NULL;
+}
+
+static void window_forget(struct shim_context *ctx, HWND hwnd);
+
+/* Like window_find, but a window that no longer exists is dropped from
+ * the table (windows can die without us: DefWindowProc's WM_CLOSE). */
+static struct shim_window *window_find_live(struct shim_context *ctx, HWND hwnd)
+{
+    struct shim_window *w = window_find(ctx, hwnd);
+
+    if (w && !IsWindow(hwnd)) {
+        LOG_INFO(ctx, "window %p is gone; forgetting it", (void *)hwnd);
+        window_forget(ctx, hwnd);
+        return NULL;
+    }
+    return w;
+}
+
+static void windows_prune(struct shim_context *ctx)
+{
+    size_t i = 0;
+
+    while (i < ctx->nwindows) {
+        if (window_find_live(ctx, ctx->windows[i].hwnd))
+            i++;
+    }
 }
 
 static void window_forget(struct shim_context *ctx, HWND hwnd)
@@ -122,20 +150,18 @@ static LRESULT CALLBACK shim_window_proc(HWND hwnd, UINT msg, WPARAM wParam, LPA
     DWORD how;
     int posted;
 
-    if (msg == WM_NCCREATE) {
+    ctx = (struct shim_context *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
+    if (msg == WM_NCCREATE && ctx == NULL && InSendMessageEx(NULL) == ISMEX_NOSEND) {
+        /* Only the real creation (a direct call inside our CreateWindowExW)
+         * may set the context; a WM_NCCREATE sent later by anyone else
+         * cannot replace it. */
         const CREATESTRUCTW *cs = (const CREATESTRUCTW *)lParam;
         SetWindowLongPtrW(hwnd, GWLP_USERDATA, (LONG_PTR)cs->lpCreateParams);
         return DefWindowProcW(hwnd, msg, wParam, lParam);
     }
-    ctx = (struct shim_context *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
-    if (ctx == NULL)
-        return DefWindowProcW(hwnd, msg, wParam, lParam);
-    if (msg == WM_NCDESTROY) {
-        window_forget(ctx, hwnd);
-        SetWindowLongPtrW(hwnd, GWLP_USERDATA, 0);
-        return DefWindowProcW(hwnd, msg, wParam, lParam);
-    }
-    if (!window_relays(ctx, hwnd, msg))
+    /* Destroyed windows leave the table lazily (window_find_live), so a
+     * forged WM_NCDESTROY cannot make the shim forget a live window. */
+    if (ctx == NULL || !window_relays(ctx, hwnd, msg))
         return DefWindowProcW(hwnd, msg, wParam, lParam);
 
     /* Sent (by another thread or process) unless InSendMessageEx says
@@ -252,6 +278,7 @@ void req_create_window(struct shim_context *ctx, uint32_t tag, struct parser *p)
         reply_win32(ctx, tag, err, "RegisterClassExW");
         goto done;
     }
+    windows_prune(ctx);
     if (ctx->nwindows == ctx->capWindows) {
         size_t cap = ctx->capWindows ? ctx->capWindows * 2 : 8;
         grown = realloc(ctx->windows, cap * sizeof *grown);
@@ -315,7 +342,7 @@ void req_destroy_window(struct shim_context *ctx, uint32_t tag, struct parser *p
 
     if (!request_parsed(ctx, p, "DESTROY_WINDOW"))
         return;
-    if (hwnd == NULL || window_find(ctx, hwnd) == NULL) {
+    if (hwnd == NULL || window_find_live(ctx, hwnd) == NULL) {
         reply_status(ctx, tag, SIPB_S_NOT_FOUND, "DESTROY_WINDOW: %p is not a shim window",
                      (void *)hwnd);
         return;
@@ -325,7 +352,7 @@ void req_destroy_window(struct shim_context *ctx, uint32_t tag, struct parser *p
         reply_win32(ctx, tag, err, "DestroyWindow");
         return;
     }
-    window_forget(ctx, hwnd); /* normally done already by WM_NCDESTROY */
+    window_forget(ctx, hwnd);
     reply_ok_empty(ctx, tag);
 }
 
@@ -333,6 +360,7 @@ void window_destroy_all(struct shim_context *ctx)
 {
     HWND hwnd;
 
+    windows_prune(ctx);
     while (ctx->nwindows > 0) {
         hwnd = ctx->windows[ctx->nwindows - 1].hwnd;
         if (!DestroyWindow(hwnd))
