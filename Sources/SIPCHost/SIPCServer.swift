@@ -48,6 +48,10 @@ public final class SIPCPeer {
 
     unowned let bridge: BridgeConnection
     var callState: CallStackState
+    /// Set when the peer created the mappings (pagefile-backed, out of our reach): the buffers above
+    /// are local copies, synchronised through the shim around every call.
+    var sendMirror: MappingMirror?
+    var receiveMirror: MappingMirror?
     var resources: [SharedFileMapping] = []
     var shimHandles: [ShimHandle] = []
     var ownsLocalWindow: Bool
@@ -104,6 +108,9 @@ public final class SIPCPeer {
         } catch {
             throw .wire(error)
         }
+        if let sendMirror {
+            do { try sendMirror.push(from: pending.frameStart, to: pending.outputsAt) } catch { throw .bridge(error) }
+        }
         let wParam = profile.wireVersion == .v2 ? UInt64(slot) : UInt64(function.id)
         let outcome: SendOutcome
         do {
@@ -121,6 +128,9 @@ public final class SIPCPeer {
         guard outcome.lresult != 0 else {
             if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
             throw .notHandled(functionID: function.id)
+        }
+        if let sendMirror {
+            do { try sendMirror.pull(from: pending.outputsAt, to: pending.outputsLimit) } catch { throw .bridge(error) }
         }
         do {
             switch profile.wireVersion {

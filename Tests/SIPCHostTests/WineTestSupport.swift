@@ -96,6 +96,14 @@ final class WindowsProgram: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// Ends the program now (SIGKILL to its Wine process: SIGTERM is not acted on promptly), then
+    /// drains its output.
+    @discardableResult
+    func kill() -> Int32 {
+        if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
+        return finish(timeout: .seconds(10))
+    }
+
     /// The output so far, as lines.
     var lines: [String] {
         lock.lock()
