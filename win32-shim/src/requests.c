@@ -108,6 +108,13 @@ static void req_find_window(struct shim_context *ctx, uint32_t tag, struct parse
         reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "FIND_WINDOW: unknown flags 0x%x", flags);
         return;
     }
+    if ((flags & 1) && (cls.count == 0 || cls.count > SHIM_MAX_CLASS_NAME)) {
+        /* No window has such a class; do not hand the name to Wine. */
+        builder_init(&b, 8);
+        put_u64(&b, 0);
+        reply_ok(ctx, tag, &b);
+        return;
+    }
     if (flags & 1)
         clsName = str16_dup(&cls);
     if (flags & 2)

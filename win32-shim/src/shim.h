@@ -85,6 +85,11 @@ struct shim_window {
     uint32_t *msgs; /* heap */
 };
 
+/* Longest window class name Windows accepts (256 with the terminator).
+ * Checked before any Win32 call: Wine 8's RegisterClassExW fails with a
+ * 282-unit name but corrupts its Unix-side heap doing so. */
+#define SHIM_MAX_CLASS_NAME 255u
+
 /* ----------------------------------------------------------- handle table */
 
 enum shim_object_kind { OBJ_MAPPING = 1, OBJ_EVENT = 2 };

@@ -259,8 +259,9 @@ void req_create_window(struct shim_context *ctx, uint32_t tag, struct parser *p)
         reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CREATE_WINDOW: unknown kind %u", kind);
         goto done;
     }
-    if (cls.count == 0) {
-        reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CREATE_WINDOW: empty class name");
+    if (cls.count == 0 || cls.count > SHIM_MAX_CLASS_NAME) {
+        reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CREATE_WINDOW: class name of %u units (1..%u)",
+                     cls.count, SHIM_MAX_CLASS_NAME);
         goto done;
     }
     clsName = str16_dup(&cls);
