@@ -12,9 +12,11 @@ let package = Package(
     products: [
         .library(name: "SIPC", targets: ["SIPC"]),
         .library(name: "SIPCHost", targets: ["SIPCHost"]),
+        .executable(name: "sipc-host", targets: ["sipc-host"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
     ],
     targets: [
@@ -37,6 +39,16 @@ let package = Package(
         .testTarget(
             name: "SIPCHostTests",
             dependencies: ["SIPCHost", "SIPC"],
+            swiftSettings: settings
+        ),
+        // The command-line front end.
+        .executableTarget(
+            name: "sipc-host",
+            dependencies: [
+                "SIPCHost", "SIPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: settings
         ),
     ]

@@ -57,6 +57,25 @@ public final class SIPCPeer {
     var ownsLocalWindow: Bool
     /// Whether the connection is still open.
     public private(set) var isOpen = true
+    /// When set, every outgoing frame is logged here.
+    var traceLogger: Logger?
+
+    /// Logs the bytes of a v2 slot after a call was served: the frame and the answer.
+    func trace(incomingSlot slot: Int, outcome: DispatchOutcome, logger: Logger) {
+        guard let range = try? profile.layout.range(ofSlot: slot, capacity: receiveBuffer.capacity),
+            let end = try? receiveBuffer.header().cursor, end >= range.lowerBound, end <= range.upperBound
+        else { return }
+        logger.info(
+            "frame in",
+            metadata: ["slot": "\(slot)", "outcome": "\(outcome)", "bytes": "\(Self.hex(receiveBuffer, range.lowerBound..<end))"])
+    }
+
+    static func hex(_ buffer: SharedBuffer, _ range: Range<Int>) -> String {
+        range.map { offset in
+            let byte = buffer.data.load(fromByteOffset: offset, as: UInt8.self)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
     /// The deepest nesting of this side's own v1 calls (Wine stops calling window procedures past 64).
     public static let maximumV1Depth = 64
 
@@ -111,6 +130,9 @@ public final class SIPCPeer {
         if let sendMirror {
             do { try sendMirror.push(from: pending.frameStart, to: pending.outputsAt) } catch { throw .bridge(error) }
         }
+        traceLogger?.info(
+            "frame out",
+            metadata: ["function": "\(function.name)", "bytes": "\(Self.hex(sendBuffer, pending.frameStart..<pending.outputsAt))"])
         let wParam = profile.wireVersion == .v2 ? UInt64(slot) : UInt64(function.id)
         let outcome: SendOutcome
         do {
@@ -176,6 +198,8 @@ public final class SIPCServer {
         public var connectionTitle = "svr_conn_wnd"
         /// Refuse calls whose `lParam` is not the connected client's window (SOUI does not check).
         public var checkCallerWindow = true
+        /// Log every frame (both directions) at `info`, bytes in hex.
+        public var trace = false
         /// Creates a configuration for a profile.
         public init(profile: SIPCProfile) { self.profile = profile }
     }
@@ -188,8 +212,12 @@ public final class SIPCServer {
     public let mainWindow: BridgeWindow
     /// The functions clients may call; handlers get the calling ``SIPCPeer``.
     public var router: SIPCRouter<SIPCPeer>
-    /// Called after a client connected (its handlers may call into it).
+    /// Called inside the connect request, before the client has its answer: do not call the client here.
     public var onConnect: ((SIPCPeer) -> Void)?
+    /// Called from ``serve(until:)`` soon after a connect has been answered: the client is ready for calls
+    /// (the ipcdemo server says hello here).
+    public var onReady: ((SIPCPeer) -> Void)?
+    private var readyQueue: [SIPCPeer] = []
     /// Called after a client disconnected or was found dead.
     public var onDisconnect: ((SIPCPeer) -> Void)?
     /// The connected clients by their window.
@@ -228,9 +256,17 @@ public final class SIPCServer {
 
     /// Serves until `condition` holds or the bridge fails, checking connectivity every 50 ms.
     public func serve(until condition: () -> Bool = { false }) throws(BridgeError) {
+        var lastCheck = ContinuousClock.now
         while !condition() {
-            try bridge.serve(for: .milliseconds(50))
-            checkConnectivity()
+            try bridge.serve(for: .milliseconds(50), until: { !readyQueue.isEmpty || condition() })
+            while !readyQueue.isEmpty {
+                let peer = readyQueue.removeFirst()
+                if peer.isOpen { onReady?(peer) }
+            }
+            if ContinuousClock.now - lastCheck >= .milliseconds(50) {
+                checkConnectivity()
+                lastCheck = ContinuousClock.now
+            }
         }
     }
 
@@ -256,7 +292,11 @@ public final class SIPCServer {
                 return 0
             }
             guard let id = UInt32(exactly: message.wParam) else { return 0 }
-            return finish(router.dispatchV1(functionID: id, buffer: peer.receiveBuffer, context: peer), peer: peer)
+            let outcome = router.dispatchV1(functionID: id, buffer: peer.receiveBuffer, context: peer)
+            if configuration.trace {
+                logger.info("frame in (v1)", metadata: ["id": "\(id)", "outcome": "\(outcome)"])
+            }
+            return finish(outcome, peer: peer)
         }
     }
 
@@ -297,6 +337,7 @@ public final class SIPCServer {
                     "exe": "\(peer.executablePath)",
                 ])
             onConnect?(peer)
+            readyQueue.append(peer)
             return configuration.profile.wireVersion == .v2 ? Int64(bitPattern: peer.localWindow.rawValue) : 1
         } catch {
             logger.error("connect failed", metadata: ["client": "\(client)", "error": "\(error)"])
@@ -359,6 +400,7 @@ public final class SIPCServer {
                 profile: profile, sendBuffer: send, receiveBuffer: receive, ownsLocalWindow: ownsWindow)
             peer.resources = mappings
             peer.shimHandles = handles
+            if configuration.trace { peer.traceLogger = logger }
             if ownsWindow {
                 bridge.onMessage(SIPCConstants.callMessage, to: local) { [unowned self, unowned peer] _, message in
                     self.connectionCall(message, peer: peer)
@@ -393,8 +435,9 @@ public final class SIPCServer {
             logger.warning("call refused: slot past the stack", metadata: ["wParam": "\(message.wParam)"])
             return 0
         }
-        return finish(
-            router.dispatchV2(slot: Int(message.wParam), layout: peer.profile.layout, buffer: peer.receiveBuffer, context: peer),
-            peer: peer)
+        let outcome = router.dispatchV2(
+            slot: Int(message.wParam), layout: peer.profile.layout, buffer: peer.receiveBuffer, context: peer)
+        if configuration.trace { peer.trace(incomingSlot: Int(message.wParam), outcome: outcome, logger: logger) }
+        return finish(outcome, peer: peer)
     }
 }

@@ -150,15 +150,12 @@ static LRESULT CALLBACK shim_window_proc(HWND hwnd, UINT msg, WPARAM wParam, LPA
     DWORD how;
     int posted;
 
+    /* The context is attached by req_create_window once CreateWindowExW has
+     * returned, never from a message: a window created while we are inside a
+     * sent message (a SIPC connect) sees InSendMessageEx() == ISMEX_SEND even
+     * for its own WM_NCCREATE, and a forged WM_NCCREATE must not attach one.
+     * Messages before that point (creation messages) need no relaying. */
     ctx = (struct shim_context *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
-    if (msg == WM_NCCREATE && ctx == NULL && InSendMessageEx(NULL) == ISMEX_NOSEND) {
-        /* Only the real creation (a direct call inside our CreateWindowExW)
-         * may set the context; a WM_NCCREATE sent later by anyone else
-         * cannot replace it. */
-        const CREATESTRUCTW *cs = (const CREATESTRUCTW *)lParam;
-        SetWindowLongPtrW(hwnd, GWLP_USERDATA, (LONG_PTR)cs->lpCreateParams);
-        return DefWindowProcW(hwnd, msg, wParam, lParam);
-    }
     /* Destroyed windows leave the table lazily (window_find_live), so a
      * forged WM_NCDESTROY cannot make the shim forget a live window. */
     if (ctx == NULL || !window_relays(ctx, hwnd, msg))
@@ -299,6 +296,13 @@ void req_create_window(struct shim_context *ctx, uint32_t tag, struct parser *p)
     if (hwnd == NULL) {
         err = shim_log_win32(ctx, "CreateWindowExW", GetLastError());
         reply_win32(ctx, tag, err, "CreateWindowExW");
+        goto done;
+    }
+    SetLastError(0);
+    if (SetWindowLongPtrW(hwnd, GWLP_USERDATA, (LONG_PTR)ctx) == 0 && GetLastError() != 0) {
+        err = shim_log_win32(ctx, "SetWindowLongPtrW", GetLastError());
+        DestroyWindow(hwnd);
+        reply_win32(ctx, tag, err, "SetWindowLongPtrW");
         goto done;
     }
     ctx->windows[ctx->nwindows].hwnd = hwnd;
