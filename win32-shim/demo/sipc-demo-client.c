@@ -542,7 +542,7 @@ static void layout(int w, int h)
     y += 8;
 
     /* log */
-    MoveWindow(item(ID_LBL_LOG), m, y + 4, 200, 18, TRUE);
+    MoveWindow(item(ID_LBL_LOG), m, y + 4, w - 2 * m - 100, 18, TRUE);
     MoveWindow(item(ID_CLEAR), w - m - 80, y, 80, row, TRUE);
     y += row + 6;
     MoveWindow(g.log, m, y, w - 2 * m, h - y - m > 60 ? h - y - m : 60, TRUE);
@@ -574,8 +574,7 @@ static void create_controls(void)
     add_control(L"EDIT", num, edit | ES_NUMBER, WS_EX_CLIENTEDGE, ID_SUM_N);
     add_control(L"BUTTON", L"S&um", WS_TABSTOP | BS_PUSHBUTTON, 0, ID_SUM);
     add_control(L"STATIC",
-                L"Sum(n) = n + Sum(n-1), where each Sum(n-1) is called on the other side: "
-                L"the recursion bounces between client and server.",
+                L"Each side answers Sum(n) with n + Sum(n-1), calling Sum(n-1) on the other side.",
                 SS_LEFT, 0, ID_SUM_HINT);
     add_control(L"STATIC", L"Log (round-trip times from QueryPerformanceCounter):", 0, 0,
                 ID_LBL_LOG);
@@ -678,7 +677,7 @@ static void gui_add_int(void)
     double rtt = demo_now_ms() - t;
     if (st != SIPC_OK)
         return gui_failed(L"AddInt", st);
-    gui_log(L"AddInt(%d, %d) = %d        round trip %.3f ms", in.a, in.b, out.ret, rtt);
+    gui_log(L"AddInt(%d, %d) = %d    (round trip %.3f ms)", in.a, in.b, out.ret, rtt);
 }
 
 static void gui_add_string(void)
@@ -698,7 +697,7 @@ static void gui_add_string(void)
         if (st != SIPC_OK)
             gui_failed(L"AddString", st);
         else
-            gui_log(L"AddString(%ls, %ls) = %ls        round trip %.3f ms",
+            gui_log(L"AddString(%ls, %ls) = %ls    (round trip %.3f ms)",
                     wquote(in.a.data, in.a.len, qa, 300), wquote(in.b.data, in.b.len, qb, 300),
                     wquote(out.ret.data, out.ret.len, qr, 600), rtt);
         DemoAddString_free_out(&out);
@@ -720,7 +719,7 @@ static void gui_sum(void)
     double rtt = demo_now_ms() - t;
     if (st != SIPC_OK)
         return gui_failed(L"Sum", st);
-    gui_log(L"Sum(%d) = %d        round trip %.3f ms (%u nested calls answered here)", in.n,
+    gui_log(L"Sum(%d) = %d    (round trip %.3f ms; this client answered %u nested Sum calls)", in.n,
             out.ret, rtt, g.served);
 }
 
@@ -881,8 +880,8 @@ static int run_gui(void)
         return 1;
     }
     swprintf(caption, 400, L"SIPC demo client \x2014 ipcdemo protocol v%d", g.version);
-    HWND w = CreateWindowExW(0, wc.lpszClassName, caption, WS_OVERLAPPEDWINDOW, 40, 40, 700,
-                             560, NULL, NULL, wc.hInstance, NULL);
+    HWND w = CreateWindowExW(0, wc.lpszClassName, caption, WS_OVERLAPPEDWINDOW, 40, 40, 680,
+                             450, NULL, NULL, wc.hInstance, NULL);
     if (!w) {
         demo_emit("error=SIPC_E_WIN32 error_detail=\"CreateWindowEx failed (%lu); under Wine a "
                   "top-level window needs a display\"",
