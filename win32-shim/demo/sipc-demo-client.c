@@ -558,7 +558,7 @@ static void create_controls(void)
     add_control(L"BUTTON", L"&Connect", WS_TABSTOP | BS_PUSHBUTTON, 0, ID_CONNECT);
     add_control(L"BUTTON", L"&Disconnect", WS_TABSTOP | BS_PUSHBUTTON, 0, ID_DISCONNECT);
     add_control(L"STATIC", L"Not connected", 0, 0, ID_STATUS);
-    add_control(L"BUTTON", L"Calls (client \x2192 server)", BS_GROUPBOX, 0, ID_GROUP);
+    add_control(L"BUTTON", L"Calls to the server", BS_GROUPBOX, 0, ID_GROUP);
     add_control(L"STATIC", L"Add Int:", 0, 0, ID_LBL_INT);
     add_control(L"EDIT", L"1", edit, WS_EX_CLIENTEDGE, ID_INT_A);
     add_control(L"STATIC", L"+", SS_CENTER, 0, ID_PLUS1);
