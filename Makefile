@@ -17,14 +17,18 @@ PREFIX_STAMP := $(WINEPREFIX)/system.reg
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What the Swift tests and programs read to find Wine, the prefix and the Windows programs.
-RUN_ENV := WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)" \
-           SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)"
+HOST_EXE = $(shell $(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)/sipc-host
+RUN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)" \
+           SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)" \
+           SIPB_HOST_EXE="$(HOST_EXE)"
 
-.PHONY: all help deps shim swift prefix test test-swift bench clean distclean
+.PHONY: all help deps shim swift prefix test test-swift bench demo demo-gui clean distclean
 all: swift shim
 
 help:
 	@echo "make            build the Swift package and the Windows programs"
+	@echo "make demo       the Swift host serves the SOUI ipcdemo protocol; the Windows client calls it under Wine"
+	@echo "make demo-gui   the demo client's window under Xvfb (or DISPLAY), screenshot in docs/demo-client.png"
 	@echo "make test       install what is missing, build, prepare the Wine prefix, run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/ package) and write docs/BENCHMARKS.md"
 	@echo "make deps       install the Debian packages ($(APT_PACKAGES))"
@@ -58,7 +62,14 @@ $(PREFIX_STAMP): | deps
 	@test -f $(PREFIX_STAMP) || { echo "prefix: wineboot did not create $(PREFIX_STAMP)"; exit 1; }
 
 test: deps shim prefix
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(RUN_ENV) SIPB_REQUIRE_WINE=1 $(SWIFT) test $(SWIFT_FLAGS)
+
+demo: deps shim prefix swift
+	$(RUN_ENV) scripts/demo.sh "$(HOST_EXE)" "$(SHIM_BUILD)"
+
+demo-gui: deps shim prefix swift
+	$(RUN_ENV) win32-shim/demo/screenshot.sh
 
 # The Swift tests alone (integration tests are skipped, and say so, when Wine is not set up).
 test-swift:

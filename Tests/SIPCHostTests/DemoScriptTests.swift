@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// `make demo`'s script — sipc-demo-client.exe calling AddInt, AddString, Sum(19), Sum(100) and
+/// waiting for SayHello — against the built `sipc-host demo` executable and against the C server
+/// (`sipc-demo-server.exe`, the all-Wine baseline): both must give identical answers.
+@Suite(.serialized, .enabled(if: WineTestEnvironment.enabled, "needs Wine and the Windows programs: run `make test`"))
+struct DemoScriptTests {
+    /// The `sipc-host` executable: SIPB_HOST_EXE, or next to the test bundle.
+    static var hostExecutable: String? {
+        if let path = ProcessInfo.processInfo.environment["SIPB_HOST_EXE"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sipc-host").path
+        return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
+    }
+
+    /// A native process (sipc-host) with its output collected.
+    final class NativeProgram: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        private let lock = NSLock()
+        private var data = Data()
+
+        init(_ path: String, _ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let chunk = handle.availableData
+                guard let self, !chunk.isEmpty else { return }
+                self.lock.lock(); self.data.append(chunk); self.lock.unlock()
+            }
+            try process.run()
+        }
+
+        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+
+        func stop() -> Int32 {
+            if process.isRunning { process.interrupt() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            output.fileHandleForReading.readabilityHandler = nil
+            return process.terminationStatus
+        }
+    }
+
+    /// The call lines without their timings: what must be identical.
+    static func answers(_ client: WindowsProgram) -> [String] {
+        client.lines.filter { $0.hasPrefix("call=") }.map { line in
+            line.split(separator: " ").filter { !$0.hasPrefix("rtt_ms=") }.joined(separator: " ")
+        }
+    }
+
+    static func waitUntil(_ condition: () -> Bool, timeout: Duration = .seconds(60)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(), ContinuousClock.now < deadline { usleep(20_000) }
+        return condition()
+    }
+
+    @Test func theSwiftHostAndTheCServerGiveIdenticalAnswers() throws {
+        try WineTestEnvironment.requireAvailable()
+        let hostPath = try #require(Self.hostExecutable, "sipc-host not built (swift build)")
+
+        // 1. The Swift host, through its command line.
+        let swiftTitle = uniqueTitle("sipb_demo_swift")
+        let host = try NativeProgram(hostPath, ["demo", "--title", swiftTitle])
+        defer { _ = host.stop() }
+        #expect(Self.waitUntil({ host.text.contains("listening") || !host.process.isRunning }), "sipc-host did not start")
+        #expect(host.text.hasPrefix("listening title=\(swiftTitle) "))
+        let swiftClient = try WindowsProgram("sipc-demo-client.exe", ["--title", swiftTitle, "script"])
+        #expect(swiftClient.finish() == 0, "\(swiftClient.lines)")
+        #expect(host.stop() == 0, "sipc-host should stop cleanly on SIGINT")
+
+        // 2. The C server under Wine: the all-Wine baseline.
+        let cTitle = uniqueTitle("sipb_demo_c")
+        let server = try WindowsProgram("sipc-demo-server.exe", ["--title", cTitle, "--seconds", "60"])
+        defer { server.kill() }
+        #expect(Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }), "sipc-demo-server did not start")
+        let cClient = try WindowsProgram("sipc-demo-client.exe", ["--title", cTitle, "script"])
+        #expect(cClient.finish() == 0, "\(cClient.lines)")
+
+        let swiftAnswers = Self.answers(swiftClient)
+        #expect(swiftAnswers == Self.answers(cClient))
+        #expect(swiftAnswers.contains("call=AddInt args=1,2 result=3"))
+        #expect(swiftAnswers.contains("call=Sum args=19 result=190 served=10"))
+        #expect(swiftAnswers.contains("call=Sum args=100 result=5050 served=50"))
+        #expect(swiftClient.values("hello").count == 1)
+        #expect(swiftClient.values("hello").first?.hasPrefix("\"Hello from the Swift host ✓\"") == true)
+        #expect(cClient.values("hello").first?.hasPrefix("\"Hello from the C server\"") == true)
+    }
+}
