@@ -10,6 +10,7 @@ MINGW_CC    ?= x86_64-w64-mingw32-gcc
 SWIFT       ?= swift
 SWIFT_FLAGS ?=
 APT_PACKAGES := wine64 wine64-tools gcc-mingw-w64-x86-64 xvfb xauth
+GUI_PACKAGES := x11-apps imagemagick fonts-wine fonts-wqy-microhei
 
 SHIM_BUILD := $(CURDIR)/win32-shim/build
 SHIM_EXE   := $(SHIM_BUILD)/sipc-shim.exe
@@ -22,7 +23,7 @@ RUN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)
            SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)" \
            SIPB_HOST_EXE="$(HOST_EXE)"
 
-.PHONY: all help deps shim swift prefix test test-swift bench demo demo-gui clean distclean
+.PHONY: all help deps deps-gui shim swift prefix test test-swift bench demo demo-gui clean distclean
 all: swift shim
 
 help:
@@ -68,7 +69,17 @@ test: deps shim prefix
 demo: deps shim prefix swift
 	$(RUN_ENV) scripts/demo.sh "$(HOST_EXE)" "$(SHIM_BUILD)"
 
-demo-gui: deps shim prefix swift
+# The screenshot needs a few more packages (xwd, ImageMagick, Wine's and a CJK font).
+deps-gui: deps
+	@if command -v xwd >/dev/null && [ -x /usr/bin/convert ] && [ -d /usr/share/wine/fonts ] && fc-list 2>/dev/null | grep -q wqy-microhei; then \
+	  echo "deps-gui: installed"; \
+	else \
+	  echo "deps-gui: installing $(GUI_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(GUI_PACKAGES) >/dev/null; \
+	fi
+
+demo-gui: deps-gui shim prefix swift
 	$(RUN_ENV) win32-shim/demo/screenshot.sh
 
 # The Swift tests alone (integration tests are skipped, and say so, when Wine is not set up).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # screenshot.sh - takes a screenshot of sipc-demo-client.exe's window after its
 # automatic demo script (Connect, AddInt 1 2, AddString, Sum 19) ran against
-# sipc-demo-server.exe, all under Wine on a private Xvfb display.
+# the Swift host (`sipc-host demo --top-level`, when SIPB_HOST_EXE names it, as
+# `make demo-gui` does) or else sipc-demo-server.exe, all on a private Xvfb
+# display.
 #
 #   demo/screenshot.sh [OUT.png]        (default: <repo>/docs/demo-client.png)
 #
@@ -47,7 +49,7 @@ tmp=$(mktemp -d /tmp/sipc-demo-shot.XXXXXX) || die "mktemp failed"
 xvfb_pid= server_pid= client_pid= prefix=
 cleanup() {
     [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+    [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null && sleep 0.5 && kill "$server_pid" 2>/dev/null
     if [ -n "$prefix" ] && [ -d "$prefix" ]; then
         WINEPREFIX=$prefix "$wineserver" -k 2>/dev/null
         WINEPREFIX=$prefix "$wineserver" -w 2>/dev/null
@@ -120,11 +122,24 @@ wait_for() {
     return 1
 }
 
-"$wine" "$build/sipc-demo-server.exe" --top-level --seconds 120 \
-    >"$tmp/server.out" 2>&1 &
-server_pid=$!
-wait_for "$tmp/server.out" '^listening=1' 60 "$server_pid" ||
-    die "server did not start: $(cat "$tmp/server.out")"
+if [ -n "${SIPB_HOST_EXE:-}" ] && [ -x "$SIPB_HOST_EXE" ]; then
+    # The Swift host; its shim runs in the temporary prefix, on this display.
+    "$SIPB_HOST_EXE" demo --top-level --duration 120 ${SIPB_SHIM:+--shim "$SIPB_SHIM"} \
+        >"$tmp/server.out" 2>"$tmp/server.err" &
+    server_pid=$!
+    wait_for "$tmp/server.out" '^listening' 90 "$server_pid" ||
+        die "sipc-host did not start: $(cat "$tmp/server.err")"
+    disconnect_pattern='client disconnected'
+    server_log=$tmp/server.err
+else
+    "$wine" "$build/sipc-demo-server.exe" --top-level --seconds 120 \
+        >"$tmp/server.out" 2>&1 &
+    server_pid=$!
+    wait_for "$tmp/server.out" '^listening=1' 60 "$server_pid" ||
+        die "server did not start: $(cat "$tmp/server.out")"
+    disconnect_pattern='^event=disconnect.*reason=disconnect'
+    server_log=$tmp/server.out
+fi
 
 "$wine" "$build/sipc-demo-client.exe" gui --screenshot-after 700 \
     --exit-after 6000 >"$tmp/client.out" 2>&1 &
@@ -157,6 +172,6 @@ else
 fi
 grep -q '^status=ok' "$tmp/client.out" || echo "screenshot.sh: client output: $(cat "$tmp/client.out")" >&2
 sleep 0.2
-grep -q '^event=disconnect.*reason=disconnect' "$tmp/server.out" ||
-    echo "screenshot.sh: server saw no orderly disconnect: $(cat "$tmp/server.out")" >&2
+grep -q "$disconnect_pattern" "$server_log" ||
+    echo "screenshot.sh: server saw no orderly disconnect: $(cat "$server_log")" >&2
 exit 0
