@@ -32,8 +32,11 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     ///   - process: The running shim.
     ///   - inputFD: The write end of the shim's stdin; owned by the transport from now on.
     ///   - outputFD: The read end of the shim's stdout; owned by the transport from now on.
-    ///   - logger: Where to log.
-    public init(process: ChildProcess, inputFD: Int32, outputFD: Int32, logger: Logger) {
+    ///   - logger: Where to log; by default nowhere.
+    public init(
+        process: ChildProcess, inputFD: Int32, outputFD: Int32,
+        logger: Logger = Logger(label: "sipb.transport", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.process = process
         self.inputFD = inputFD
         self.logger = logger
