@@ -49,18 +49,50 @@ enum BridgeWine {
     }
 
     /// Starts a shim and completes the handshake.
-    static func connect(maxNestingDepth: Int = 64) throws -> BridgeConnection {
+    static func connect(
+        maxNestingDepth: Int = 64, shimLog: ShimLogDestination = .inherit,
+        logger: Logger = Logger(label: "sipb.test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws -> BridgeConnection {
         try requireAvailable()
         var configuration = BridgeConnection.Configuration()
         configuration.maxNestingDepth = maxNestingDepth
         configuration.handshakeTimeout = .seconds(60)
         configuration.replyTimeout = .seconds(90)  // no test call should take this long: fail instead of hanging
         return try BridgeConnection.launch(
-            shim: shim ?? "", environment: wine, configuration: configuration, shimLog: .inherit)
+            shim: shim ?? "", environment: wine, configuration: configuration, shimLog: shimLog, logger: logger)
     }
 
     /// A title no other test (or run) uses.
     static func uniqueTitle(_ base: String) -> String { "\(base)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
+}
+
+/// A log handler that keeps every message, for tests that check what was logged.
+struct CapturingLogHandler: LogHandler {
+    final class Store: @unchecked Sendable {
+        private let lock = NSLock()
+        private var messages: [String] = []
+        func append(_ message: String) {
+            lock.lock()
+            messages.append(message)
+            lock.unlock()
+        }
+        var all: [String] {
+            lock.lock()
+            defer { lock.unlock() }
+            return messages
+        }
+    }
+
+    let store: Store
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) { store.append(event.message.description) }
 }
 
 struct BridgeTestSetupError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import SIPCHost
@@ -299,9 +300,13 @@ struct BridgeWineIntegrationTests {
         #expect(access("/dev/shm/" + file, F_OK) != 0, "the host unlinks the file it owns")
     }
 
-    @Test("events: create, create again (already exists), open, close; unknown handles are NOT_FOUND", .timeLimit(.minutes(2)))
+    @Test(
+        "events: create, create again (already exists), open, close; unknown handles are NOT_FOUND; shim log lines reach the logger",
+        .timeLimit(.minutes(2)))
     func eventsAndHandles() throws {
-        let connection = try BridgeWine.connect()
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        let connection = try BridgeWine.connect(shimLog: .logger(.info), logger: logger)
         defer { connection.shutdown() }
         let name = BridgeWine.uniqueTitle("Local\\sipb-event")
         let first = try connection.createEvent(name: name, manualReset: true)
@@ -314,6 +319,8 @@ struct BridgeWineIntegrationTests {
         if case .requestFailed(_, let status, _, _)? = notFound { #expect(status == .notFound) }
         let missing = #expect(throws: BridgeError.self) { _ = try connection.openMapping(name: name + "-missing") }
         if case .requestFailed(_, let status, _, _)? = missing { #expect(status == .win32Error) }
+        connection.shutdown()
+        #expect(store.all.contains { $0.hasPrefix("shim: ") }, "the shim's stderr lines are forwarded: \(store.all)")
     }
 }
 
