@@ -8,7 +8,9 @@
 /// ```
 ///
 /// `Inputs` and `Outputs` are the tuples of those types (a single type stands for itself, no types
-/// for `Void`). Any number of inputs and outputs works; SOUI's macros stop at five.
+/// for `Void`). Any number of inputs and outputs works; SOUI's macros stop at five. Up to eight of
+/// each, a fixed-arity overload (IPCFunction+Arity.swift) is chosen instead of the variadic
+/// initialiser, because Swift specialises it and does not specialise parameter packs.
 public struct IPCFunction<Inputs, Outputs>: Sendable {
     /// The function id carried in the frame (102 and up for applications).
     public let id: UInt32
@@ -25,7 +27,7 @@ public struct IPCFunction<Inputs, Outputs>: Sendable {
     ///   - name: a name for logs.
     ///   - inputs: the input types in wire order, e.g. `(Int32.self, WideString.self)`, or `()`.
     ///   - outputs: the output types in wire order, or `()`.
-    @inlinable
+    @inlinable @_disfavoredOverload
     public init<each I: IPCParam, each O: IPCParam>(
         id: UInt32, name: String,
         inputs: (repeat (each I).Type), outputs: (repeat (each O).Type)
@@ -43,6 +45,26 @@ public struct IPCFunction<Inputs, Outputs>: Sendable {
         encodeOutputsBody = { values, writer throws(SIPCError) in
             repeat try (each values).write(to: &writer)
         }
+    }
+
+    /// The designated initialiser behind the public ones.
+    @usableFromInline
+    init(
+        checkedID id: UInt32, name: String,
+        decodeInputs: @escaping @Sendable (inout ParamReader) throws(SIPCError) -> Inputs,
+        encodeInputs: @escaping @Sendable (Inputs, inout ParamWriter) throws(SIPCError) -> Void,
+        decodeOutputs: @escaping @Sendable (inout ParamReader) throws(SIPCError) -> Outputs,
+        encodeOutputs: @escaping @Sendable (Outputs, inout ParamWriter) throws(SIPCError) -> Void
+    ) {
+        precondition(
+            id != SIPCConstants.connectFunctionID && id != SIPCConstants.disconnectFunctionID,
+            "function ids 100 and 101 are SIPC's connect and disconnect")
+        self.id = id
+        self.name = name
+        decodeInputsBody = decodeInputs
+        encodeInputsBody = encodeInputs
+        decodeOutputsBody = decodeOutputs
+        encodeOutputsBody = encodeOutputs
     }
 
     /// Writes the input values (without the frame's id and marker).

@@ -10,7 +10,16 @@ public enum DispatchOutcome: Sendable, Equatable {
     case handlerFailed(functionID: UInt32, description: String)
 
     /// The `LRESULT` SIPC answers with: 1 when handled, else 0.
-    @inlinable public var lresult: Int { self == .handled ? 1 : 0 }
+    @inlinable public var lresult: Int {
+        if case .handled = self { return 1 }
+        return 0
+    }
+
+    /// Whether a handler ran (LRESULT 1).
+    @inlinable public var isHandled: Bool {
+        if case .handled = self { return true }
+        return false
+    }
 }
 
 /// Maps function ids to handlers and dispatches incoming frames to them.
@@ -90,10 +99,17 @@ public struct SIPCRouter<Context> {
     /// Runs the handler for an already-parsed call.
     @inlinable
     public func dispatch(_ call: IncomingCall, context: Context) -> DispatchOutcome {
-        guard let entry = entry(for: call.functionID) else { return .unknownFunction(call.functionID) }
+        let id = Int(call.functionID)
         var call = call
         do {
-            try entry.body(&call, context)
+            // Called in place (no copy of the entry out of its table: no retain on the hot path).
+            if id < direct.count, direct[id] != nil {
+                try direct[id]!.body(&call, context)
+            } else if id >= Self.directTableSize, let entry = entries[call.functionID] {
+                try entry.body(&call, context)
+            } else {
+                return .unknownFunction(call.functionID)
+            }
             return .handled
         } catch let error as SIPCError {
             return .malformed(error)

@@ -165,6 +165,25 @@ import Testing
         }
     }
 
+    /// Nine inputs and nine outputs go beyond the generated fixed-arity initialisers, through the
+    /// variadic (parameter-pack) one: the bytes must be the plain concatenation all the same.
+    @Test func moreThanEightParametersUseTheVariadicInitialiser() throws {
+        let nine = IPCFunction(
+            id: 301, name: "Nine",
+            inputs: (UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, Int32.self),
+            outputs: (Int32.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self))
+        var router = SIPCRouter<Void>()
+        router.register(nine) { a, b, c, d, e, f, g, h, i in (i, h, g, f, e, d, c, b, a) }
+        let layout = try SlotLayout(bufSize: 64, stackSize: 1)
+        let memory = try OwnedSharedMemory(capacity: layout.capacity)
+        let call = try FrameV2.writeCall(nine, (1, 2, 3, 4, 5, 6, 7, 8, -9), sequence: 0, slot: 0, layout: layout, buffer: memory.buffer)
+        #expect(memory.buffer.bytes(13..<call.outputsAt) == [1, 2, 3, 4, 5, 6, 7, 8] + hex("F7FFFFFF"))
+        #expect(router.dispatchV2(slot: 0, layout: layout, buffer: memory.buffer, context: ()) == .handled)
+        #expect(memory.buffer.bytes(call.outputsAt..<(call.outputsAt + 17)) == hex("2D010000 F1 F7FFFFFF") + [8, 7, 6, 5, 4, 3, 2, 1])
+        let out = try FrameV2.readOutputs(nine, of: call, buffer: memory.buffer)
+        #expect(out.0 == -9 && out.1 == 8 && out.8 == 1)
+    }
+
     @Test func sequenceNumbersWrapAsInSOUI() throws {
         var v2 = CallStackState(version: .v2, stackSize: 1)
         var seen: [Int32] = []

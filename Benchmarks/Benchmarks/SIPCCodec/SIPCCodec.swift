@@ -35,7 +35,7 @@ let benchmarks: @Sendable () -> Void = {
             let call = try FrameV2.writeCall(
                 podCall, (Int32(truncatingIfNeeded: i), 7, 1.5, true, Win32Point(x: 3, y: 4)),
                 sequence: sequence, slot: slot, layout: layout, buffer: memory.buffer)
-            guard router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()) == .handled else {
+            guard router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()).isHandled else {
                 fatalError("benchmark call not handled")
             }
             total &+= try FrameV2.readOutputs(podCall, of: call, buffer: memory.buffer)
@@ -59,7 +59,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let (slot, sequence) = try state.enter()
             let call = try FrameV2.writeCall(stringCall, (a, b), sequence: sequence, slot: slot, layout: layout, buffer: memory.buffer)
-            guard router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()) == .handled else {
+            guard router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()).isHandled else {
                 fatalError("benchmark call not handled")
             }
             total &+= try FrameV2.readOutputs(stringCall, of: call, buffer: memory.buffer).units.count
