@@ -4,6 +4,24 @@ import SIPC
 import SIPCHost
 import Testing
 
+/// Records when a program's process ends, polling every millisecond on its own thread.
+final class ExitWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var exited: ContinuousClock.Instant?
+
+    init(_ program: WindowsProgram) {
+        let thread = Thread { [self] in
+            let deadline = ContinuousClock.now + .seconds(60)
+            while program.isRunning, ContinuousClock.now < deadline { usleep(1000) }
+            let now = ContinuousClock.now
+            self.lock.lock(); self.exited = program.isRunning ? nil : now; self.lock.unlock()
+        }
+        thread.start()
+    }
+
+    var instant: ContinuousClock.Instant? { lock.lock(); defer { lock.unlock() }; return exited }
+}
+
 /// The Swift host as a SIPC server under real Wine, called by the mingw-built C client
 /// (`sipc-peer.exe client`, which behaves as SOUI v2's client does: SendMessageCallback + PeekMessage
 /// wait loop, `_mutex` events opened, slot addressing).
@@ -48,6 +66,9 @@ final class SIPCServerIntegrationTests {
         #expect(client.values("types") == ["ok"], "\(client.lines.filter { $0.hasPrefix("types") })")
         #expect(client.values("disconnected") == ["1"])
         #expect(server.peers.isEmpty)
+        // SOUI's client gives the server 100 ms (SendMessageTimeout) to answer the connect.
+        let connectMs = try #require(client.values("connect_ms").first.flatMap(Double.init))
+        #expect(connectMs < 100, "connect took \(connectMs) ms")
     }
 
     @Test func twoClientsAtOnce() throws {
@@ -65,20 +86,23 @@ final class SIPCServerIntegrationTests {
         #expect(connected == 2)
     }
 
-    @Test func aClientThatExitsWithoutDisconnectingIsNoticed() throws {
+    @Test func aClientThatExitsWithoutDisconnectingIsNoticedWithin100ms() throws {
         let title = uniqueTitle("sipb_abrupt")
         let server = try makeServer(title: title)
         defer { server.close() }
-        var dropped: [WindowHandle] = []
-        server.onDisconnect = { dropped.append($0.remoteWindow) }
-        let client = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "add-int", "1", "2", "exit-without-disconnect"])
-        try serve(server, until: [client])
+        var droppedAt: ContinuousClock.Instant?
+        server.onDisconnect = { _ in droppedAt = ContinuousClock.now }
+        let client = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "add-int", "1", "2", "sleep", "300", "exit-without-disconnect"])
+        // The exit instant, to the millisecond, from a thread that only watches the process.
+        let exitedAt = ExitWatch(client)
+        let deadline = ContinuousClock.now + .seconds(60)
+        try server.serve(until: { droppedAt != nil || ContinuousClock.now > deadline })
         _ = client.finish()
         #expect(client.values("result") == ["3"])
-        // The process is gone; its window died with it. One more connectivity round must notice.
-        let deadline = ContinuousClock.now + .seconds(2)
-        while dropped.isEmpty, ContinuousClock.now < deadline { try session.bridge.serve(for: .milliseconds(50)); server.checkConnectivity() }
-        #expect(dropped.count == 1)
+        let dropped = try #require(droppedAt, "the dead client was never noticed")
+        let exited = try #require(exitedAt.instant, "the client did not exit")
+        // Its window dies before its process is gone, so the drop may even come first.
+        #expect(dropped - exited < .milliseconds(100), "noticed \(dropped - exited) after the exit")
         #expect(server.peers.isEmpty)
         // Its /dev/shm files are gone too.
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))?.filter { $0.hasPrefix("sipb-\(getpid())-") } ?? []
