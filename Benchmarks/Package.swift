@@ -26,6 +26,17 @@ let package = Package(
             path: "Benchmarks/SIPCCodec",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // The end-to-end driver of `make bench` (scripts/bench.sh): starts the servers under Wine, runs the
+        // Windows bench clients (win32-shim/bench) against both, and writes docs/BENCHMARKS.md.
+        .executableTarget(
+            name: "sipc-bench",
+            dependencies: [
+                .product(name: "SIPC", package: parentPackage),
+                .product(name: "SIPCHost", package: parentPackage),
+            ],
+            path: "Sources/sipc-bench",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
     ]
 )
