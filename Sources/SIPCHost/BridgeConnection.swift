@@ -15,6 +15,11 @@ public typealias CopyDataHandler = (BridgeConnection, CopyData) throws -> Int64
 /// Receives a posted message (nothing to answer). A thrown error is logged.
 public typealias PostedMessageHandler = (BridgeConnection, WindowMessage) throws -> Void
 
+/// A request sent with ``BridgeConnection/start(_:)`` whose `REPLY` has not been collected yet.
+public struct PendingRequest<Request: PipeRequest>: Sendable {
+    let tag: UInt32
+}
+
 /// A connection to one `sipc-shim.exe`: the handshake, the re-entrant synchronous call loop, and the handlers
 /// that answer the shim's events.
 ///
@@ -184,6 +189,15 @@ public final class BridgeConnection {
     public func perform<Request: PipeRequest>(_ request: Request, timeout: Duration? = nil)
         throws(BridgeError) -> Request.Result
     {
+        try finish(try start(request), timeout: timeout)
+    }
+
+    /// Sends a request without waiting for its `REPLY`, so that several independent requests cost one round
+    /// trip: the shim answers them in order. Every started request must be passed to ``finish(_:timeout:)``
+    /// (or ``abandon(_:)``).
+    /// - Throws: ``BridgeError/nestingLimitExceeded(limit:)``, ``BridgeError/invalidArgument(_:)`` for a payload
+    ///   that cannot be encoded, or the connection's terminal error.
+    public func start<Request: PipeRequest>(_ request: Request) throws(BridgeError) -> PendingRequest<Request> {
         try checkUsable()
         guard depth < configuration.maxNestingDepth else {
             throw .nestingLimitExceeded(limit: configuration.maxNestingDepth)
@@ -192,8 +206,23 @@ public final class BridgeConnection {
         do { payload = try request.encoded() } catch { throw .invalidArgument(error.description) }
         let tag = nextTag()
         waiting.insert(tag)
+        do {
+            try sendOrFail(PipeFrame(type: Request.frameType, tag: tag, payload: payload))
+        } catch {
+            waiting.remove(tag)
+            throw error
+        }
+        return PendingRequest(tag: tag)
+    }
+
+    /// Waits for the `REPLY` of a started request, serving events (and their nested calls) meanwhile.
+    /// - Returns: The decoded result of a `REPLY` with status OK.
+    /// - Throws: As ``perform(_:timeout:)``.
+    public func finish<Request: PipeRequest>(_ pending: PendingRequest<Request>, timeout: Duration? = nil)
+        throws(BridgeError) -> Request.Result
+    {
+        let tag = pending.tag
         defer { waiting.remove(tag) }
-        try sendOrFail(PipeFrame(type: Request.frameType, tag: tag, payload: payload))
         depth += 1
         defer { depth -= 1 }
         let limit = timeout ?? configuration.replyTimeout
@@ -209,6 +238,12 @@ public final class BridgeConnection {
         case .failure(let status, let lastError, let message):
             throw .requestFailed(request: Request.frameType, status: status, lastError: lastError, message: message)
         }
+    }
+
+    /// Gives up on a started request: its `REPLY`, when it comes, is dropped.
+    public func abandon<Request: PipeRequest>(_ pending: PendingRequest<Request>) {
+        guard waiting.remove(pending.tag) != nil else { return }
+        if arrived.removeValue(forKey: pending.tag) == nil { abandoned.insert(pending.tag) }
     }
 
     private func nextTag() -> UInt32 {

@@ -37,8 +37,9 @@ public final class SIPCPeer {
     public let remoteWindow: WindowHandle
     /// The peer's process id, and its executable when it could be read.
     public let processId: UInt32
-    /// The peer's executable path (empty when it could not be read).
-    public let executablePath: String
+    /// The peer's executable path (empty when it could not be read, or not read yet: a server reads it
+    /// just after the connect has been answered).
+    public internal(set) var executablePath: String
     /// The frame format and slot layout.
     public let profile: SIPCProfile
     /// This side's send buffer (written by us, read by the peer).
@@ -261,7 +262,16 @@ public final class SIPCServer {
             try bridge.serve(for: .milliseconds(50), until: { !readyQueue.isEmpty || condition() })
             while !readyQueue.isEmpty {
                 let peer = readyQueue.removeFirst()
-                if peer.isOpen { onReady?(peer) }
+                guard peer.isOpen else { continue }
+                // Looked up now, not inside the connect: only the log needs it.
+                peer.executablePath = (try? bridge.processImagePath(processId: peer.processId)) ?? ""
+                logger.info(
+                    "client connected",
+                    metadata: [
+                        "client": "\(peer.remoteWindow)", "connection": "\(peer.localWindow)", "pid": "\(peer.processId)",
+                        "exe": "\(peer.executablePath)",
+                    ])
+                onReady?(peer)
             }
             if ContinuousClock.now - lastCheck >= .milliseconds(50) {
                 checkConnectivity()
@@ -330,12 +340,6 @@ public final class SIPCServer {
         do {
             let peer = try makePeer(for: client)
             peers[client] = peer
-            logger.info(
-                "client connected",
-                metadata: [
-                    "client": "\(client)", "connection": "\(peer.localWindow)", "pid": "\(peer.processId)",
-                    "exe": "\(peer.executablePath)",
-                ])
             onConnect?(peer)
             readyQueue.append(peer)
             return configuration.profile.wireVersion == .v2 ? Int64(bitPattern: peer.localWindow.rawValue) : 1
@@ -359,45 +363,85 @@ public final class SIPCServer {
         onDisconnect?(peer)
     }
 
+    /// Everything a connection needs, in two round trips to the shim (SOUI's client gives us 100 ms, and a
+    /// round trip can take several milliseconds on a busy machine): first the peer's owner and our
+    /// connection window, then both mappings with their `_mutex` events.
     private func makePeer(for client: WindowHandle) throws -> SIPCPeer {
         let profile = configuration.profile
-        guard let owner = try bridge.windowThreadProcessId(client) else {
-            throw SIPCCallError.peerGone
-        }
-        let exe = (try? bridge.processImagePath(processId: owner.processId)) ?? ""
         var local = mainWindow.hwnd
         var ownsWindow = false
         var handles: [ShimHandle] = []
         var mappings: [SharedFileMapping] = []
+        var files: [String] = []
         do {
+            let ownerRequest = try bridge.start(Pipe.GetWindowThreadProcessId(hwnd: client))
+            var windowRequest: PendingRequest<Pipe.CreateWindow>?
             if profile.wireVersion == .v2 {
-                local = try bridge.createWindow(
-                    kind: .messageOnly, className: configuration.className + "_conn", title: configuration.connectionTitle,
-                    relaying: [SIPCConstants.callMessage]
-                ).hwnd
+                do {
+                    windowRequest = try bridge.start(
+                        Pipe.CreateWindow(
+                            kind: .messageOnly, messages: [SIPCConstants.callMessage],
+                            className: configuration.className + "_conn", title: configuration.connectionTitle))
+                } catch {
+                    bridge.abandon(ownerRequest)
+                    throw error
+                }
+            }
+            let owner = Result { () throws(BridgeError) in try bridge.finish(ownerRequest) }
+            if let windowRequest {
+                local = try bridge.finish(windowRequest).hwnd
                 ownsWindow = true
             }
-            func makeBuffer(writer: WindowHandle, reader: WindowHandle) throws -> SharedBuffer {
+            let processId = try owner.get().processId
+            guard processId != 0 else { throw SIPCCallError.peerGone }
+
+            // Both buffers: names first, then four requests in flight at once.
+            let size = profile.layout.capacity + SIPCConstants.sharedHeaderSize
+            var plans: [(name: String, file: String)] = []
+            for (writer, reader) in [(local, client), (client, local)] {
                 let name = try profile.bufferName(writer: writer.rawValue, reader: reader.rawValue)
                 nextFileID += 1
-                let file = "sipb-\(getpid())-\(nextFileID)-" + name
-                let size = profile.layout.capacity + SIPCConstants.sharedHeaderSize
-                let (object, mapping) = try bridge.createSharedMapping(name: name, size: UInt32(size), file: file)
-                handles.append(object.handle)
-                mappings.append(mapping)
-                guard !object.alreadyExisted else {
-                    throw BridgeError.invalidArgument("mapping name \(name) is already taken by another process")
-                }
-                let event = try bridge.createEvent(
-                    name: SIPCProfile.eventName(forBuffer: name), manualReset: false, initialState: true)
-                handles.append(event.handle)
-                return try SharedBuffer.create(base: mapping.pointer, mappingSize: mapping.size, capacity: profile.layout.capacity)
+                plans.append((name, "sipb-\(getpid())-\(nextFileID)-" + name))
+                files.append(plans.last!.file)
             }
-            let send = try makeBuffer(writer: local, reader: client)
-            let receive = try makeBuffer(writer: client, reader: local)
+            var mappingRequests: [PendingRequest<Pipe.CreateMapping>] = []
+            var eventRequests: [PendingRequest<Pipe.CreateEvent>] = []
+            for plan in plans {
+                mappingRequests.append(
+                    try bridge.start(Pipe.CreateMapping(size: UInt32(size), flags: .devShm, name: plan.name, file: plan.file)))
+                eventRequests.append(
+                    try bridge.start(
+                        Pipe.CreateEvent(manualReset: false, initialState: true, name: SIPCProfile.eventName(forBuffer: plan.name))))
+            }
+            // Collect every answer (keeping what was created, to release it on failure), then judge.
+            var failure: (any Error)?
+            for (index, request) in mappingRequests.enumerated() {
+                do {
+                    let created = try bridge.finish(request)
+                    handles.append(created.handle)
+                    if created.alreadyExisted, failure == nil {
+                        failure = BridgeError.invalidArgument("mapping name \(plans[index].name) is already taken by another process")
+                    }
+                } catch {
+                    if failure == nil { failure = error }
+                }
+                do {
+                    handles.append(try bridge.finish(eventRequests[index]).handle)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+            if let failure { throw failure }
+            var buffers: [SharedBuffer] = []
+            for plan in plans {
+                let mapping = try SharedFileMapping(file: plan.file, size: size)
+                mappings.append(mapping)
+                buffers.append(
+                    try SharedBuffer.create(base: mapping.pointer, mappingSize: mapping.size, capacity: profile.layout.capacity))
+            }
             let peer = SIPCPeer(
-                bridge: bridge, localWindow: local, remoteWindow: client, processId: owner.processId, executablePath: exe,
-                profile: profile, sendBuffer: send, receiveBuffer: receive, ownsLocalWindow: ownsWindow)
+                bridge: bridge, localWindow: local, remoteWindow: client, processId: processId, executablePath: "",
+                profile: profile, sendBuffer: buffers[0], receiveBuffer: buffers[1], ownsLocalWindow: ownsWindow)
             peer.resources = mappings
             peer.shimHandles = handles
             if configuration.trace { peer.traceLogger = logger }
@@ -419,6 +463,7 @@ public final class SIPCServer {
             if ownsWindow { try? bridge.destroyWindow(local) }
             for handle in handles { try? bridge.closeHandle(handle) }
             for mapping in mappings { mapping.close(unlink: true) }
+            for file in files { _ = unlink("/dev/shm/" + file) }
             throw error
         }
     }
