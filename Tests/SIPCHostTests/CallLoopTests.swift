@@ -108,6 +108,30 @@ struct CallLoopTests {
         #expect(tags.count == 2 && !tags.contains(0) && Set(tags).count == 2)
     }
 
+    @Test("pipelined requests: several in flight, replies in any order, each finish gets its own result")
+    func pipelinedRequests() throws {
+        let shim = FakeShim()
+        var held: [PipeFrame] = []
+        shim.script = { frame, _ in if frame.type.isHostRequest { held.append(frame) } }
+        let connection = try BridgeConnection(transport: shim)
+        let first = try connection.start(Pipe.IsWindow(hwnd: peerWindow))
+        let second = try connection.start(Pipe.FindWindow(parent: .null, childAfter: .null, className: nil, title: "x"))
+        let third = try connection.start(Pipe.IsWindow(hwnd: .null))
+        #expect(held.count == 3, "all three are sent before any answer")
+        // The shim answers in reverse order; the third is abandoned before its answer comes.
+        connection.abandon(third)
+        shim.replyOK(held[2].tag, Pipe.Flag(false))
+        shim.replyOK(held[1].tag, Pipe.Window(peerWindow))
+        shim.replyOK(held[0].tag, Pipe.Flag(true))
+        #expect(try connection.finish(second).hwnd == peerWindow)
+        #expect(try connection.finish(first).value == true)
+        #expect(connection.failure == nil, "the abandoned request's late REPLY is dropped, not a protocol error")
+        // A further request works and gets a tag none of the three used.
+        shim.script = { frame, shim in if frame.type == .isWindow { shim.replyOK(frame.tag, Pipe.Flag(true)) } }
+        #expect(try connection.isWindow(peerWindow))
+        #expect(!held.map(\.tag).contains(shim.sent.last!.tag))
+    }
+
     @Test("an error status becomes requestFailed with the shim's text and GetLastError")
     func errorStatus() throws {
         let shim = FakeShim()
