@@ -25,12 +25,14 @@ public final class SIPCClient {
     ///   - bridge: The bridge to the shim.
     ///   - profile: Wire settings; they must match the server's.
     ///   - router: The functions the server may call on us.
-    ///   - connectTimeout: SOUI's client gives the server 100 ms.
+    ///   - connectTimeout: How long the server has to answer the connect. SOUI's own client gives it 100 ms;
+    ///     the default here is more patient, because a busy machine can take longer and an abandoned connect
+    ///     leaves the server holding a connection it believes in (spec §10, item 8).
     ///   - logger: Where to log.
     /// - Throws: ``BridgeError`` when the server is not found, refuses, or its buffers cannot be opened.
     public init(
         bridge: BridgeConnection, profile: SIPCProfile, router: SIPCRouter<SIPCPeer>,
-        connectTimeout: Duration = .milliseconds(100),
+        connectTimeout: Duration = .seconds(1),
         logger: Logger = Logger(label: "sipb.sipc", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(BridgeError) {
         self.bridge = bridge

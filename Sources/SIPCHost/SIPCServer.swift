@@ -61,14 +61,23 @@ public final class SIPCPeer {
     /// When set, every outgoing frame is logged here.
     var traceLogger: Logger?
 
-    /// Logs the bytes of a v2 slot after a call was served: the frame and the answer.
-    func trace(incomingSlot slot: Int, outcome: DispatchOutcome, logger: Logger) {
+    /// Logs a v2 call after it was served: slot, sequence number, function, outcome, and the bytes of the
+    /// frame and its answer.
+    func trace(incomingSlot slot: Int, outcome: DispatchOutcome, names: (UInt32) -> String?, logger: Logger) {
         guard let range = try? profile.layout.range(ofSlot: slot, capacity: receiveBuffer.capacity),
-            let end = try? receiveBuffer.header().cursor, end >= range.lowerBound, end <= range.upperBound
-        else { return }
+            let end = try? receiveBuffer.header().cursor, end >= range.lowerBound, end <= range.upperBound,
+            var reader = try? receiveBuffer.reader(from: range.lowerBound, limit: end),
+            let sequence = try? reader.readInteger(as: Int32.self), let id = try? reader.readInteger(as: UInt32.self)
+        else {
+            logger.info("frame in", metadata: ["slot": "\(slot)", "outcome": "\(outcome)"])
+            return
+        }
         logger.info(
             "frame in",
-            metadata: ["slot": "\(slot)", "outcome": "\(outcome)", "bytes": "\(Self.hex(receiveBuffer, range.lowerBound..<end))"])
+            metadata: [
+                "slot": "\(slot)", "seq": "\(sequence)", "function": "\(id) \(names(id) ?? "?")", "outcome": "\(outcome)",
+                "bytes": "\(Self.hex(receiveBuffer, range.lowerBound..<end))",
+            ])
     }
 
     static func hex(_ buffer: SharedBuffer, _ range: Range<Int>) -> String {
@@ -133,7 +142,10 @@ public final class SIPCPeer {
         }
         traceLogger?.info(
             "frame out",
-            metadata: ["function": "\(function.name)", "bytes": "\(Self.hex(sendBuffer, pending.frameStart..<pending.outputsAt))"])
+            metadata: [
+                "slot": "\(slot)", "seq": "\(sequence)", "function": "\(function.id) \(function.name)",
+                "bytes": "\(Self.hex(sendBuffer, pending.frameStart..<pending.outputsAt))",
+            ])
         let wParam = profile.wireVersion == .v2 ? UInt64(slot) : UInt64(function.id)
         let outcome: SendOutcome
         do {
@@ -482,7 +494,9 @@ public final class SIPCServer {
         }
         let outcome = router.dispatchV2(
             slot: Int(message.wParam), layout: peer.profile.layout, buffer: peer.receiveBuffer, context: peer)
-        if configuration.trace { peer.trace(incomingSlot: Int(message.wParam), outcome: outcome, logger: logger) }
+        if configuration.trace {
+            peer.trace(incomingSlot: Int(message.wParam), outcome: outcome, names: { [router] in router.name(of: $0) }, logger: logger)
+        }
         return finish(outcome, peer: peer)
     }
 }

@@ -19,6 +19,9 @@ struct Call: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var wire: ProfileOptions
 
+    @Option(help: "Milliseconds the server has to answer the connect (SOUI's own client allows 100).")
+    var connectTimeoutMs = 1000
+
     @Argument(help: "add-int A B | add-string A B | sum N")
     var function: Function
 
@@ -26,6 +29,7 @@ struct Call: ParsableCommand {
     var arguments: [String] = []
 
     func validate() throws {
+        guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
         let needed = function == .sum ? 1 : 2
         guard arguments.count == needed else { throw ValidationError("\(function.rawValue) takes \(needed) argument(s)") }
         if function != .addString, arguments.contains(where: { Int32($0) == nil }) {
@@ -40,7 +44,9 @@ struct Call: ParsableCommand {
         var router = SIPCRouter<SIPCPeer>()
         router.registerContextual(SIPCDemo.sum) { n, peer in n <= 0 ? 0 : n &+ (try peer.call(SIPCDemo.sum, n - 1)) }
         router.register(SIPCDemo.sayHello) { text in logger.info("SayHello: \(text.string)") }
-        let client = try SIPCClient(bridge: bridge, profile: try wire.resolved(), router: router, logger: logger)
+        let client = try SIPCClient(
+            bridge: bridge, profile: try wire.resolved(), router: router,
+            connectTimeout: .milliseconds(connectTimeoutMs), logger: logger)
         defer { client.disconnect() }
         let start = ContinuousClock.now
         let result: String

@@ -22,11 +22,14 @@ struct DemoScriptTests {
         private let lock = NSLock()
         private var data = Data()
 
+        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("sipb-test-\(UUID().uuidString).err")
+
         init(_ path: String, _ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: errorLog)
             output.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let chunk = handle.availableData
                 guard let self, !chunk.isEmpty else { return }
@@ -37,12 +40,19 @@ struct DemoScriptTests {
 
         var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
 
+        /// What it wrote on standard error (its log).
+        var errors: String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
+
+        deinit { try? FileManager.default.removeItem(at: errorLog) }
+
         func stop() -> Int32 {
             if process.isRunning { process.interrupt() }
             let deadline = ContinuousClock.now + .seconds(10)
             while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
             output.fileHandleForReading.readabilityHandler = nil
+            let rest = output.fileHandleForReading.readDataToEndOfFile()
+            lock.lock(); data.append(rest); lock.unlock()
             return process.terminationStatus
         }
     }
@@ -58,6 +68,27 @@ struct DemoScriptTests {
         let deadline = ContinuousClock.now + timeout
         while !condition(), ContinuousClock.now < deadline { usleep(20_000) }
         return condition()
+    }
+
+    /// `sipc-host call`: the Swift host as a client of the C demo server, through the command line.
+    @Test func sipcHostCallsTheCServer() throws {
+        try WineTestEnvironment.requireAvailable()
+        let hostPath = try #require(Self.hostExecutable, "sipc-host not built (swift build)")
+        let title = uniqueTitle("sipb_call_c")
+        let server = try WindowsProgram("sipc-demo-server.exe", ["--title", title, "--seconds", "60"])
+        defer { server.kill() }
+        #expect(Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }), "sipc-demo-server did not start")
+        for (arguments, expected) in [(["add-int", "40", "2"], "42"), (["add-string", "Hello, ", "世界 ✓"], "Hello, 世界 ✓"), (["sum", "19"], "190")] {
+            let call = try NativeProgram(hostPath, ["call", "--title", title, "--stack-size", "64"] + arguments)
+            #expect(Self.waitUntil({ !call.process.isRunning }), "sipc-host call did not finish")
+            #expect(call.stop() == 0, "\(call.errors)")
+            let result = call.text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("result=") }
+            #expect(result?.hasPrefix("result=\(expected) rtt_ms=") == true, "\(call.text) \(call.errors)")
+        }
+        // A usage error is reported, not attempted.
+        let bad = try NativeProgram(hostPath, ["call", "sum", "not-a-number"])
+        #expect(Self.waitUntil({ !bad.process.isRunning }))
+        #expect(bad.stop() != 0)
     }
 
     @Test func theSwiftHostAndTheCServerGiveIdenticalAnswers() throws {
