@@ -101,7 +101,9 @@ public enum FrameV2 {
     /// Callee: reads the frame header in `slot` of the receive buffer.
     /// - Returns: the incoming call, its reader positioned at the first input.
     @inlinable
-    public static func readIncoming(slot: Int, layout: SlotLayout, buffer: SharedBuffer) throws(SIPCError) -> IncomingCall {
+    public static func readIncoming(slot: Int, layout: SlotLayout, buffer: SharedBuffer) throws(SIPCError)
+        -> IncomingCall
+    {
         let range = try layout.range(ofSlot: slot, capacity: buffer.capacity)
         var reader = try buffer.reader(from: range.lowerBound, limit: range.upperBound)
         let sequence: Int32 = try reader.readInteger()

@@ -12,7 +12,9 @@ public struct SIPCProfile: Sendable, Equatable {
     public var wireVersion: WireVersion
 
     /// Creates a profile.
-    public init(name: String, serverTitle: String, bufferNameFormat: String, layout: SlotLayout, wireVersion: WireVersion) {
+    public init(
+        name: String, serverTitle: String, bufferNameFormat: String, layout: SlotLayout, wireVersion: WireVersion
+    ) {
         self.name = name
         self.serverTitle = serverTitle
         self.bufferNameFormat = bufferNameFormat

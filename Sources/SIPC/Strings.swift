@@ -44,12 +44,14 @@ public struct WideString: IPCParam, Hashable, Sendable, ExpressibleByStringLiter
     @inlinable public static func read(from reader: inout ParamReader) throws(SIPCError) -> WideString {
         let count = try reader.readCount(elementSize: 2)
         return try reader.withBytes(count: count * 2) { raw throws(SIPCError) in
-            WideString(units: [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-                for index in 0..<count {
-                    buffer[index] = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
-                }
-                initialized = count
-            })
+            WideString(
+                units: [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for index in 0..<count {
+                        buffer[index] = UInt16(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+                    }
+                    initialized = count
+                })
         }
     }
     @inlinable public func write(to writer: inout ParamWriter) throws(SIPCError) {

@@ -175,7 +175,9 @@ extension BridgeConnection {
     /// - Parameter window: The window.
     /// - Returns: The ids, or `nil` when there is no such window.
     /// - Throws: Any connection error.
-    public func windowThreadProcessId(_ window: WindowHandle) throws(BridgeError) -> (threadId: UInt32, processId: UInt32)? {
+    public func windowThreadProcessId(_ window: WindowHandle) throws(BridgeError) -> (
+        threadId: UInt32, processId: UInt32
+    )? {
         let ids = try perform(Pipe.GetWindowThreadProcessId(hwnd: window))
         return ids.threadId == 0 && ids.processId == 0 ? nil : (ids.threadId, ids.processId)
     }
@@ -200,7 +202,9 @@ extension BridgeConnection {
     /// - Returns: The handle, and whether the name already existed.
     /// - Throws: ``BridgeError/invalidArgument(_:)`` for a bad file name; the shim's failure status; any
     ///   connection error.
-    public func createMapping(name: String, size: UInt32, devShmFile: String? = nil) throws(BridgeError) -> CreatedObject {
+    public func createMapping(name: String, size: UInt32, devShmFile: String? = nil) throws(BridgeError)
+        -> CreatedObject
+    {
         if let devShmFile, !SharedFileMapping.isValidFileName(devShmFile) {
             throw .invalidArgument("'\(devShmFile)' is not a safe /dev/shm file name ([A-Za-z0-9._-], 1–200)")
         }

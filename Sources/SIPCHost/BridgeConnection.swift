@@ -144,7 +144,8 @@ public final class BridgeConnection {
         }
         do {
             guard frame.type == .hello, frame.tag == 0 else {
-                throw PipeProtocolError.unexpectedFrame(type: frame.type, tag: frame.tag, why: "expected HELLO with tag 0")
+                throw PipeProtocolError.unexpectedFrame(
+                    type: frame.type, tag: frame.tag, why: "expected HELLO with tag 0")
             }
             let hello = try Pipe.Hello(decoding: frame.payload, frame: .hello)
             guard hello.magic == PipeProtocol.magic else { throw PipeProtocolError.badMagic(hello.magic) }
@@ -153,7 +154,8 @@ public final class BridgeConnection {
             }
             try transport.send(PipeFrame(type: .helloAck, payload: try Pipe.HelloAck().encoded()))
             logger.debug(
-                "handshake done", metadata: ["shimPid": "\(hello.processId)", "version": "\(hello.major).\(hello.minor)"])
+                "handshake done",
+                metadata: ["shimPid": "\(hello.processId)", "version": "\(hello.major).\(hello.minor)"])
             return hello
         } catch let error as PipeProtocolError {
             let text = Pipe.ReasonText(reason: error.reason, text: error.description)
@@ -353,13 +355,17 @@ public final class BridgeConnection {
             fail(.shimLeft(reason: goodbye.reason, message: goodbye.text), tell: false)
         case .protocolError:
             let report = try Pipe.ReasonText(decoding: frame.payload, frame: frame.type)
-            logger.error("the shim reported a protocol error", metadata: ["reason": "\(report.reason)", "text": "\(report.text)"])
+            logger.error(
+                "the shim reported a protocol error",
+                metadata: ["reason": "\(report.reason)", "text": "\(report.text)"])
             fail(.peerProtocolError(reason: report.reason, message: report.text), tell: false)
         default:
             guard frame.tag != 0 else {
                 throw .unexpectedFrame(type: frame.type, tag: 0, why: "not a frame the shim may send to the host")
             }
-            reply(tag: frame.tag, .failure(status: .unknownType, lastError: nil, message: "host does not serve \(frame.type)"))
+            reply(
+                tag: frame.tag,
+                .failure(status: .unknownType, lastError: nil, message: "host does not serve \(frame.type)"))
         }
     }
 
@@ -497,7 +503,8 @@ public final class BridgeConnection {
             case .failed: transport.closeOutput()
             case .frame(let frame):
                 if frame.tag != 0, frame.type == .eventMessage || frame.type == .eventCopyData {
-                    let refusal = Pipe.Reply.failure(status: .shuttingDown, lastError: nil, message: "host is shutting down")
+                    let refusal = Pipe.Reply.failure(
+                        status: .shuttingDown, lastError: nil, message: "host is shutting down")
                     try? transport.send(PipeFrame(type: .reply, tag: frame.tag, payload: refusal.bytes))
                 }
             }

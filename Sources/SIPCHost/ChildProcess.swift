@@ -196,7 +196,8 @@ func makePipe() throws(BridgeError) -> (read: Int32, write: Int32) {
 // glibc declares these only under _GNU_SOURCE, which Swift's Glibc module does not set: look them up at run
 // time (both exist in the glibc 2.34+ this project targets; the fallbacks above cover older ones).
 private typealias Pipe2Function = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-private typealias AddCloseFromFunction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+private typealias AddCloseFromFunction =
+    @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 private let glibcPipe2: Pipe2Function? = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2Function.self) }
 private let glibcAddCloseFrom: AddCloseFromFunction? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
     unsafeBitCast($0, to: AddCloseFromFunction.self)

@@ -76,7 +76,9 @@ public enum Pipe {
             magic: UInt32 = PipeProtocol.magic, major: UInt16 = PipeProtocol.versionMajor,
             minor: UInt16 = PipeProtocol.versionMinor, processId: UInt32, reserved: UInt32 = 0
         ) {
-            (self.magic, self.major, self.minor, self.processId, self.reserved) = (magic, major, minor, processId, reserved)
+            (self.magic, self.major, self.minor, self.processId, self.reserved) = (
+                magic, major, minor, processId, reserved
+            )
         }
         public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
             self.init(
@@ -200,7 +202,9 @@ public enum Pipe {
         /// True when the name already existed (`ERROR_ALREADY_EXISTS`).
         public var alreadyExisted: Bool
         /// Creates the result.
-        public init(handle: ShimHandle, alreadyExisted: Bool) { (self.handle, self.alreadyExisted) = (handle, alreadyExisted) }
+        public init(handle: ShimHandle, alreadyExisted: Bool) {
+            (self.handle, self.alreadyExisted) = (handle, alreadyExisted)
+        }
         public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
             self.init(
                 handle: ShimHandle(rawValue: try r.readU64("handle")),
@@ -295,11 +299,13 @@ public enum Pipe {
                         frame: r.frame, field: "n", count: count, limit: PipeProtocol.maxWindowMessages)
                 }
                 guard Int(count) * 8 <= r.remaining else {
-                    throw .truncated(frame: r.frame, field: "filterResults", needed: Int(count) * 8, remaining: r.remaining)
+                    throw .truncated(
+                        frame: r.frame, field: "filterResults", needed: Int(count) * 8, remaining: r.remaining)
                 }
                 var results: [FilterResult] = []
                 for _ in 0..<count {
-                    results.append(FilterResult(result: try r.readU32("filterResult"), lastError: try r.readU32("lastError")))
+                    results.append(
+                        FilterResult(result: try r.readU32("filterResult"), lastError: try r.readU32("lastError")))
                 }
                 filterResults = results
             }
@@ -351,7 +357,9 @@ public enum Pipe {
         public var lParam: UInt64
         /// Creates the request.
         public init(hwnd: WindowHandle, message: UInt32, timeoutMs: UInt32, wParam: UInt64, lParam: UInt64) {
-            (self.hwnd, self.message, self.timeoutMs, self.wParam, self.lParam) = (hwnd, message, timeoutMs, wParam, lParam)
+            (self.hwnd, self.message, self.timeoutMs, self.wParam, self.lParam) = (
+                hwnd, message, timeoutMs, wParam, lParam
+            )
         }
         public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
             self.init(
@@ -359,7 +367,8 @@ public enum Pipe {
                 timeoutMs: try r.readU32("timeoutMs"), wParam: try r.readU64("wParam"), lParam: try r.readU64("lParam"))
         }
         public func write(to w: inout PayloadWriter) {
-            w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(timeoutMs); w.writeU64(wParam); w.writeU64(lParam)
+            w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(timeoutMs); w.writeU64(wParam);
+            w.writeU64(lParam)
         }
     }
 
@@ -378,7 +387,9 @@ public enum Pipe {
         public var lParam: UInt64
         /// Creates the request.
         public init(hwnd: WindowHandle, message: UInt32, wParam: UInt64, lParam: UInt64, reserved: UInt32 = 0) {
-            (self.hwnd, self.message, self.reserved, self.wParam, self.lParam) = (hwnd, message, reserved, wParam, lParam)
+            (self.hwnd, self.message, self.reserved, self.wParam, self.lParam) = (
+                hwnd, message, reserved, wParam, lParam
+            )
         }
         public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
             hwnd = WindowHandle(rawValue: try r.readU64("hwnd"))
@@ -582,7 +593,9 @@ public enum Pipe {
                 handle: ShimHandle(rawValue: try r.readU64("handle")), offset: try r.readU32("offset"),
                 length: try r.readU32("length"))
         }
-        public func write(to w: inout PayloadWriter) { w.writeU64(handle.rawValue); w.writeU32(offset); w.writeU32(length) }
+        public func write(to w: inout PayloadWriter) {
+            w.writeU64(handle.rawValue); w.writeU32(offset); w.writeU32(length)
+        }
     }
 
     /// A `bytes` field alone (the result of `READ_MAPPING`).
@@ -682,7 +695,9 @@ public enum Pipe {
         public var handle: ShimHandle
         /// Creates the request.
         public init(handle: ShimHandle) { self.handle = handle }
-        public init(reading r: inout PayloadReader) throws(PipeProtocolError) { handle = try Handle(reading: &r).handle }
+        public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
+            handle = try Handle(reading: &r).handle
+        }
         public func write(to w: inout PayloadWriter) { Handle(handle).write(to: &w) }
     }
 
@@ -738,7 +753,8 @@ public enum Pipe {
             lParam = try r.readU64("lParam")
         }
         public func write(to w: inout PayloadWriter) {
-            w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(kind.rawValue); w.writeU64(wParam); w.writeU64(lParam)
+            w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(kind.rawValue); w.writeU64(wParam);
+            w.writeU64(lParam)
         }
     }
 

@@ -32,24 +32,25 @@ public enum PipeProtocol {
     ///
     /// The entries are built from the typed constants, so a test that checks this table against the header
     /// checks the typed constants too.
-    public static let cConstants: [(name: String, value: UInt64)] = [
-        ("SIPB_MAGIC", UInt64(magic)),
-        ("SIPB_VERSION_MAJOR", UInt64(versionMajor)),
-        ("SIPB_VERSION_MINOR", UInt64(versionMinor)),
-        ("SIPB_FRAME_PREFIX", UInt64(framePrefixSize)),
-        ("SIPB_FRAME_HEADER_TAIL", UInt64(frameHeaderTailSize)),
-        ("SIPB_FRAME_HEADER", UInt64(frameHeaderSize)),
-        ("SIPB_MAX_PAYLOAD", UInt64(maxPayload)),
-        ("SIPB_MAX_STR16", UInt64(maxStr16Units)),
-        ("SIPB_MAX_WINDOW_MESSAGES", UInt64(maxWindowMessages)),
-    ]
-    + FrameType.known.map { ("SIPB_T_\($0.name)", UInt64($0.rawValue)) }
-    + ReplyStatus.known.map { ("SIPB_S_\($0.name)", UInt64($0.rawValue)) }
-    + WindowKind.known.map { ("SIPB_WINDOW_\($0.name)", UInt64($0.rawValue)) }
-    + [("SIPB_MAPPING_DEV_SHM", UInt64(MappingFlags.devShm.rawValue))]
-    + MessageKind.known.map { ("SIPB_MESSAGE_\($0.name)", UInt64($0.rawValue)) }
-    + ReasonCode.known.map { ("SIPB_E_\($0.name)", UInt64($0.rawValue)) }
-    + [("SIPB_HWND_MESSAGE", WindowHandle.message.rawValue)]
+    public static let cConstants: [(name: String, value: UInt64)] =
+        [
+            ("SIPB_MAGIC", UInt64(magic)),
+            ("SIPB_VERSION_MAJOR", UInt64(versionMajor)),
+            ("SIPB_VERSION_MINOR", UInt64(versionMinor)),
+            ("SIPB_FRAME_PREFIX", UInt64(framePrefixSize)),
+            ("SIPB_FRAME_HEADER_TAIL", UInt64(frameHeaderTailSize)),
+            ("SIPB_FRAME_HEADER", UInt64(frameHeaderSize)),
+            ("SIPB_MAX_PAYLOAD", UInt64(maxPayload)),
+            ("SIPB_MAX_STR16", UInt64(maxStr16Units)),
+            ("SIPB_MAX_WINDOW_MESSAGES", UInt64(maxWindowMessages)),
+        ]
+        + FrameType.known.map { ("SIPB_T_\($0.name)", UInt64($0.rawValue)) }
+        + ReplyStatus.known.map { ("SIPB_S_\($0.name)", UInt64($0.rawValue)) }
+        + WindowKind.known.map { ("SIPB_WINDOW_\($0.name)", UInt64($0.rawValue)) }
+        + [("SIPB_MAPPING_DEV_SHM", UInt64(MappingFlags.devShm.rawValue))]
+        + MessageKind.known.map { ("SIPB_MESSAGE_\($0.name)", UInt64($0.rawValue)) }
+        + ReasonCode.known.map { ("SIPB_E_\($0.name)", UInt64($0.rawValue)) }
+        + [("SIPB_HWND_MESSAGE", WindowHandle.message.rawValue)]
 }
 
 /// A frame's `u16 type` (`SIPB_T_*`). Unknown values are representable, so a received frame of a type this

@@ -38,32 +38,42 @@ public final class SIPCClient {
         self.bridge = bridge
         self.router = router
         self.logger = logger
-        guard let server = try bridge.findWindow(title: profile.serverTitle), server != .null else { throw .invalidArgument("no SIPC server window titled \(profile.serverTitle)") }
+        guard let server = try bridge.findWindow(title: profile.serverTitle), server != .null else {
+            throw .invalidArgument("no SIPC server window titled \(profile.serverTitle)")
+        }
         serverWindow = server
         let local = try bridge.createWindow(
-            kind: .messageOnly, className: "sipb_sipc_client", title: "sipb_sipc_client", relaying: [SIPCConstants.callMessage]
+            kind: .messageOnly, className: "sipb_sipc_client", title: "sipb_sipc_client",
+            relaying: [SIPCConstants.callMessage]
         ).hwnd
         var handles: [ShimHandle] = []
         do {
             let answer = try bridge.sendMessage(
                 to: server, message: SIPCConstants.callMessage, wParam: UInt64(SIPCConstants.connectFunctionID),
                 lParam: local.rawValue, timeout: connectTimeout)
-            guard answer.delivered, answer.lresult != 0 else { throw BridgeError.invalidArgument("the server refused the connection") }
+            guard answer.delivered, answer.lresult != 0 else {
+                throw BridgeError.invalidArgument("the server refused the connection")
+            }
             let remote: WindowHandle
             switch profile.wireVersion {
             case .v2: remote = WindowHandle(rawValue: UInt64(bitPattern: answer.lresult))
             case .v1:
-                guard answer.lresult == 1 else { throw BridgeError.invalidArgument("a v1 server answers 1, got \(answer.lresult)") }
+                guard answer.lresult == 1 else {
+                    throw BridgeError.invalidArgument("a v1 server answers 1, got \(answer.lresult)")
+                }
                 remote = server
             }
-            guard try bridge.isWindow(remote) else { throw BridgeError.invalidArgument("the server answered a dead window") }
+            guard try bridge.isWindow(remote) else {
+                throw BridgeError.invalidArgument("the server answered a dead window")
+            }
             func open(writer: WindowHandle, reader: WindowHandle) throws -> MappingMirror {
                 let name = try profile.bufferName(writer: writer.rawValue, reader: reader.rawValue)
                 let (handle, size) = try bridge.openMapping(name: name)
                 handles.append(handle)
                 // SOUI's v2 client opens the `_mutex` event too, and fails when it is missing (v1 has none).
                 if profile.wireVersion == .v2 {
-                    handles.append(try bridge.openEvent(name: SIPCProfile.eventName(forBuffer: name), desiredAccess: 0x0010_0000))
+                    handles.append(
+                        try bridge.openEvent(name: SIPCProfile.eventName(forBuffer: name), desiredAccess: 0x0010_0000))
                 }
                 return try MappingMirror(bridge: bridge, handle: handle, mappingSize: Int(size))
             }
@@ -72,7 +82,8 @@ public final class SIPCClient {
             let owner = try bridge.windowThreadProcessId(server)
             peer = SIPCPeer(
                 bridge: bridge, localWindow: local, remoteWindow: remote, processId: owner?.processId ?? 0,
-                executablePath: (try? bridge.processImagePath(processId: owner?.processId ?? 0)) ?? "", profile: profile,
+                executablePath: (try? bridge.processImagePath(processId: owner?.processId ?? 0)) ?? "",
+                profile: profile,
                 sendBuffer: send.buffer, receiveBuffer: receive.buffer, ownsLocalWindow: true)
             peer.sendMirror = send
             peer.receiveMirror = receive
@@ -87,7 +98,9 @@ public final class SIPCClient {
             self.incoming(message)
         }
         bridge.onPostedMessage(to: local) { [unowned self] _, message in
-            if message.message == SIPCConstants.callMessage, message.wParam == UInt64(SIPCConstants.disconnectFunctionID) {
+            if message.message == SIPCConstants.callMessage,
+                message.wParam == UInt64(SIPCConstants.disconnectFunctionID)
+            {
                 self.serverGone = true
             }
         }
@@ -107,7 +120,8 @@ public final class SIPCClient {
                 guard message.wParam < UInt64(layout.stackSize) else { return 0 }
                 let range = try layout.range(ofSlot: Int(message.wParam), capacity: mirror.buffer.capacity)
                 try mirror.pull(from: range.lowerBound, to: range.upperBound)
-                let outcome = router.dispatchV2(slot: Int(message.wParam), layout: layout, buffer: mirror.buffer, context: peer)
+                let outcome = router.dispatchV2(
+                    slot: Int(message.wParam), layout: layout, buffer: mirror.buffer, context: peer)
                 if outcome == .handled { try mirror.push(from: range.lowerBound, to: range.upperBound) }
                 return Int64(outcome.lresult)
             case .v1:
@@ -129,7 +143,8 @@ public final class SIPCClient {
         guard peer.isOpen else { return }
         if !serverGone {
             try? bridge.postMessage(
-                to: serverWindow, message: SIPCConstants.callMessage, wParam: UInt64(SIPCConstants.disconnectFunctionID),
+                to: serverWindow, message: SIPCConstants.callMessage,
+                wParam: UInt64(SIPCConstants.disconnectFunctionID),
                 lParam: peer.localWindow.rawValue)
         }
         peer.release()

@@ -5,7 +5,8 @@ import SIPC
 /// and what `sipc-demo-client.exe` calls.
 public enum SIPCDemo {
     /// 102: `AddInt(int a, int b) → int`.
-    public static let addInt = IPCFunction(id: 102, name: "AddInt", inputs: (Int32.self, Int32.self), outputs: Int32.self)
+    public static let addInt = IPCFunction(
+        id: 102, name: "AddInt", inputs: (Int32.self, Int32.self), outputs: Int32.self)
     /// 103: `AddString(tstring a, tstring b) → tstring` (wide strings in the Unicode build).
     public static let addString = IPCFunction(
         id: 103, name: "AddString", inputs: (WideString.self, WideString.self), outputs: WideString.self)

@@ -75,7 +75,8 @@ public final class SIPCPeer {
         logger.info(
             "frame in",
             metadata: [
-                "slot": "\(slot)", "seq": "\(sequence)", "function": "\(id) \(names(id) ?? "?")", "outcome": "\(outcome)",
+                "slot": "\(slot)", "seq": "\(sequence)", "function": "\(id) \(names(id) ?? "?")",
+                "outcome": "\(outcome)",
                 "bytes": "\(Self.hex(receiveBuffer, range.lowerBound..<end))",
             ])
     }
@@ -280,7 +281,8 @@ public final class SIPCServer {
                 logger.info(
                     "client connected",
                     metadata: [
-                        "client": "\(peer.remoteWindow)", "connection": "\(peer.localWindow)", "pid": "\(peer.processId)",
+                        "client": "\(peer.remoteWindow)", "connection": "\(peer.localWindow)",
+                        "pid": "\(peer.processId)",
                         "exe": "\(peer.executablePath)",
                     ])
                 onReady?(peer)
@@ -310,7 +312,8 @@ public final class SIPCServer {
         default:
             // v1 calls come to the main window with wParam = function id; v2 servers answer 0 (as S3).
             guard configuration.profile.wireVersion == .v1, let peer = peers[client] else {
-                logger.notice("call on the main window refused", metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
+                logger.notice(
+                    "call on the main window refused", metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
                 return 0
             }
             guard let id = UInt32(exactly: message.wParam) else { return 0 }
@@ -420,10 +423,12 @@ public final class SIPCServer {
             var eventRequests: [PendingRequest<Pipe.CreateEvent>] = []
             for plan in plans {
                 mappingRequests.append(
-                    try bridge.start(Pipe.CreateMapping(size: UInt32(size), flags: .devShm, name: plan.name, file: plan.file)))
+                    try bridge.start(
+                        Pipe.CreateMapping(size: UInt32(size), flags: .devShm, name: plan.name, file: plan.file)))
                 eventRequests.append(
                     try bridge.start(
-                        Pipe.CreateEvent(manualReset: false, initialState: true, name: SIPCProfile.eventName(forBuffer: plan.name))))
+                        Pipe.CreateEvent(
+                            manualReset: false, initialState: true, name: SIPCProfile.eventName(forBuffer: plan.name))))
             }
             // Collect every answer (keeping what was created, to release it on failure), then judge.
             var failure: (any Error)?
@@ -432,7 +437,8 @@ public final class SIPCServer {
                     let created = try bridge.finish(request)
                     handles.append(created.handle)
                     if created.alreadyExisted, failure == nil {
-                        failure = BridgeError.invalidArgument("mapping name \(plans[index].name) is already taken by another process")
+                        failure = BridgeError.invalidArgument(
+                            "mapping name \(plans[index].name) is already taken by another process")
                     }
                 } catch {
                     if failure == nil { failure = error }
@@ -449,7 +455,8 @@ public final class SIPCServer {
                 let mapping = try SharedFileMapping(file: plan.file, size: size)
                 mappings.append(mapping)
                 buffers.append(
-                    try SharedBuffer.create(base: mapping.pointer, mappingSize: mapping.size, capacity: profile.layout.capacity))
+                    try SharedBuffer.create(
+                        base: mapping.pointer, mappingSize: mapping.size, capacity: profile.layout.capacity))
             }
             let peer = SIPCPeer(
                 bridge: bridge, localWindow: local, remoteWindow: client, processId: processId, executablePath: "",
@@ -495,7 +502,9 @@ public final class SIPCServer {
         let outcome = router.dispatchV2(
             slot: Int(message.wParam), layout: peer.profile.layout, buffer: peer.receiveBuffer, context: peer)
         if configuration.trace {
-            peer.trace(incomingSlot: Int(message.wParam), outcome: outcome, names: { [router] in router.name(of: $0) }, logger: logger)
+            peer.trace(
+                incomingSlot: Int(message.wParam), outcome: outcome, names: { [router] in router.name(of: $0) },
+                logger: logger)
         }
         return finish(outcome, peer: peer)
     }

@@ -31,7 +31,9 @@ struct Call: ParsableCommand {
     func validate() throws {
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
         let needed = function == .sum ? 1 : 2
-        guard arguments.count == needed else { throw ValidationError("\(function.rawValue) takes \(needed) argument(s)") }
+        guard arguments.count == needed else {
+            throw ValidationError("\(function.rawValue) takes \(needed) argument(s)")
+        }
         if function != .addString, arguments.contains(where: { Int32($0) == nil }) {
             throw ValidationError("\(function.rawValue) takes 32-bit integers")
         }
@@ -51,8 +53,11 @@ struct Call: ParsableCommand {
         let start = ContinuousClock.now
         let result: String
         switch function {
-        case .addInt: result = String(try client.peer.call(SIPCDemo.addInt, (Int32(arguments[0])!, Int32(arguments[1])!)))
-        case .addString: result = try client.peer.call(SIPCDemo.addString, (WideString(arguments[0]), WideString(arguments[1]))).string
+        case .addInt:
+            result = String(try client.peer.call(SIPCDemo.addInt, (Int32(arguments[0])!, Int32(arguments[1])!)))
+        case .addString:
+            result = try client.peer.call(SIPCDemo.addString, (WideString(arguments[0]), WideString(arguments[1])))
+                .string
         case .sum: result = String(try client.peer.call(SIPCDemo.sum, Int32(arguments[0])!))
         }
         let elapsed = ContinuousClock.now - start

@@ -45,7 +45,8 @@ struct Demo: ParsableCommand {
             }
         }
         // Unbuffered: `make demo` waits for this line.
-        let ready = "listening title=\(configuration.profile.serverTitle) hwnd=\(server.mainWindow.hwnd) wire=\(configuration.profile.wireVersion.rawValue)\n"
+        let ready =
+            "listening title=\(configuration.profile.serverTitle) hwnd=\(server.mainWindow.hwnd) wire=\(configuration.profile.wireVersion.rawValue)\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         let end = duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         do {

@@ -45,7 +45,8 @@ struct HostOptions: ParsableArguments {
     }
 
     var wine: WineEnvironment {
-        var environment = WineEnvironment.fromEnvironment(defaultPrefix: FileManager.default.currentDirectoryPath + "/.wine-prefix")
+        var environment = WineEnvironment.fromEnvironment(
+            defaultPrefix: FileManager.default.currentDirectoryPath + "/.wine-prefix")
         if let prefix { environment.prefix = prefix }
         return environment
     }
@@ -104,7 +105,8 @@ struct ProfileOptions: ParsableArguments {
         if let title { result.serverTitle = title }
         if let wire { result.wireVersion = wire }
         if stackSize != nil || bufSize != nil {
-            result.layout = try SlotLayout(bufSize: bufSize ?? result.layout.bufSize, stackSize: stackSize ?? result.layout.stackSize)
+            result.layout = try SlotLayout(
+                bufSize: bufSize ?? result.layout.bufSize, stackSize: stackSize ?? result.layout.stackSize)
         }
         if let nameFormat { result.bufferNameFormat = nameFormat }
         _ = try result.bufferName(writer: 0, reader: 0)

@@ -14,7 +14,9 @@ enum BridgeWine {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
-    static var shim: String? { variables["SIPB_SHIM"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } }
+    static var shim: String? {
+        variables["SIPB_SHIM"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    }
 
     static var msgPeer: String? {
         let bin = variables["SIPB_WIN_BIN"] ?? shim.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
@@ -142,7 +144,9 @@ final class MsgPeer {
 
     /// Waits for the program to exit, serving `connection` meanwhile if given.
     @discardableResult
-    func finish(timeout: Duration = .seconds(60), serving connection: BridgeConnection? = nil) throws -> ProcessExitStatus? {
+    func finish(timeout: Duration = .seconds(60), serving connection: BridgeConnection? = nil) throws
+        -> ProcessExitStatus?
+    {
         if let connection {
             let deadline = ContinuousClock.now + timeout
             try connection.serve(until: { self.process.exitStatus != nil || ContinuousClock.now >= deadline })

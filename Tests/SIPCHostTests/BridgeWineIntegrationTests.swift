@@ -28,12 +28,15 @@ struct BridgeWineIntegrationTests {
         #expect(connection.shutdown(timeout: .seconds(10)) == .exited(0))
     }
 
-    @Test("a message-only window relays 0x8001 and WM_COPYDATA; msg-peer's SendMessage gets the host's answer", .timeLimit(.minutes(2)))
+    @Test(
+        "a message-only window relays 0x8001 and WM_COPYDATA; msg-peer's SendMessage gets the host's answer",
+        .timeLimit(.minutes(2)))
     func peerSendsToHost() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
         let title = BridgeWine.uniqueTitle("sipb-host")
-        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgAdd, wmCopyData])
+        let window = try connection.createWindow(
+            className: "SipbHostTest", title: title, relaying: [msgAdd, wmCopyData])
         #expect(window.hwnd != .null)
         #expect(window.filterResults.count == 2 && window.filterResults.allSatisfy(\.ok))
         #expect(try connection.findWindow(parent: .message, title: title) == window.hwnd)
@@ -54,7 +57,9 @@ struct BridgeWineIntegrationTests {
         #expect(throws: BridgeError.self) { try connection.destroyWindow(window.hwnd) }
     }
 
-    @Test("the host sends, posts and copies data to msg-peer's window; a relayed SendMessage round trip is timed", .timeLimit(.minutes(2)))
+    @Test(
+        "the host sends, posts and copies data to msg-peer's window; a relayed SendMessage round trip is timed",
+        .timeLimit(.minutes(2)))
     func hostSendsToPeer() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
@@ -133,7 +138,8 @@ struct BridgeWineIntegrationTests {
         let start = ContinuousClock.now
         let peer = try MsgPeer(["copydata", title, "99", "\(size)", "\(seed)"])
         try peer.finish(timeout: .seconds(120), serving: connection)
-        print("msg-peer -> host WM_COPYDATA of \(size) bytes: \(ContinuousClock.now - start) including msg-peer's start")
+        print(
+            "msg-peer -> host WM_COPYDATA of \(size) bytes: \(ContinuousClock.now - start) including msg-peer's start")
         let fields = MsgPeer.fields(try #require(peer.line(startingWith: "lresult="), "\(peer.lines)"))
         #expect(fields["lresult"] == "\(size)")
         #expect(parseNumber("0x" + (fields["fnv1a"] ?? "")) == hostHash)
@@ -182,14 +188,16 @@ struct BridgeWineIntegrationTests {
             return Int64(copy.data.count)
         }
         let start = ContinuousClock.now
-        let outcome = try connection.sendCopyData(to: window.hwnd, from: window.hwnd, dwData: 64, bytes: bytes, timeout: .seconds(60))
+        let outcome = try connection.sendCopyData(
+            to: window.hwnd, from: window.hwnd, dwData: 64, bytes: bytes, timeout: .seconds(60))
         print("64 MiB WM_COPYDATA host -> shim -> host: \(ContinuousClock.now - start)")
         #expect(outcome.delivered && outcome.lresult == Int64(size))
         #expect(hostHash == fnv1a(bytes))
         #expect(sender == window.hwnd)
     }
 
-    @Test("nested SendMessage host → msg-peer → host → … 40 levels deep (20 host calls) unwinds", .timeLimit(.minutes(2)))
+    @Test(
+        "nested SendMessage host → msg-peer → host → … 40 levels deep (20 host calls) unwinds", .timeLimit(.minutes(2)))
     func nestingFromHost() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
@@ -208,7 +216,8 @@ struct BridgeWineIntegrationTests {
         let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
         let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
         let start = ContinuousClock.now
-        let outcome = try connection.sendMessage(to: peerWindow, message: msgNest, wParam: window.hwnd.rawValue, lParam: 40)
+        let outcome = try connection.sendMessage(
+            to: peerWindow, message: msgNest, wParam: window.hwnd.rawValue, lParam: 40)
         print("nested 40-level SendMessage chain through the host: \(ContinuousClock.now - start)")
         #expect(outcome.lresult == 41)
         #expect(deepest == 20)
@@ -216,7 +225,9 @@ struct BridgeWineIntegrationTests {
         try peer.finish(timeout: .seconds(20))
     }
 
-    @Test("nested SendMessage started by a Windows program: msg-peer → host → msg-peer → … 41 levels", .timeLimit(.minutes(2)))
+    @Test(
+        "nested SendMessage started by a Windows program: msg-peer → host → msg-peer → … 41 levels",
+        .timeLimit(.minutes(2)))
     func nestingFromWindows() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
@@ -232,7 +243,8 @@ struct BridgeWineIntegrationTests {
             ).lresult + 1
         }
         let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-nest-srv"), "60", "msgonly"])
-        let ready = try #require(try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
+        let ready = try #require(
+            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
         let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
         let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "40"])
         try sender.finish(serving: connection)
@@ -269,7 +281,9 @@ struct BridgeWineIntegrationTests {
         #expect(throws: BridgeError.shimExited(.signaled(SIGKILL))) { _ = try connection.isWindow(peerWindow) }
     }
 
-    @Test("a /dev/shm mapping created by the shim is one memory with the host's mmap and READ/WRITE_MAPPING", .timeLimit(.minutes(2)))
+    @Test(
+        "a /dev/shm mapping created by the shim is one memory with the host's mmap and READ/WRITE_MAPPING",
+        .timeLimit(.minutes(2)))
     func sharedMapping() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }

@@ -17,7 +17,8 @@ private func nestingShim() -> FakeShim {
         case .sendMessage:
             guard let request = try? Pipe.SendMessage(decoding: frame.payload, frame: frame.type) else { return }
             if request.lParam > 0 {
-                let eventTag = shim.sendEvent(hwnd: hostWindow, message: msgNest, wParam: peerWindow.rawValue, lParam: request.lParam - 1)
+                let eventTag = shim.sendEvent(
+                    hwnd: hostWindow, message: msgNest, wParam: peerWindow.rawValue, lParam: request.lParam - 1)
                 pending[eventTag] = frame.tag
             } else {
                 shim.replyOK(frame.tag, Pipe.SendResult(lresult: 1, delivered: true))
@@ -71,7 +72,8 @@ struct CallLoopTests {
         #expect(throws: BridgeError.protocolViolation(.versionMismatch(peerMajor: 2, peerMinor: 5))) {
             _ = try BridgeConnection(transport: shim)
         }
-        let report = try Pipe.ReasonText(decoding: shim.sent(.protocolError).first?.payload ?? [], frame: .protocolError)
+        let report = try Pipe.ReasonText(
+            decoding: shim.sent(.protocolError).first?.payload ?? [], frame: .protocolError)
         #expect(report.reason == .version)
         #expect(shim.terminated && shim.outputClosed)
     }
@@ -136,7 +138,9 @@ struct CallLoopTests {
     func errorStatus() throws {
         let shim = FakeShim()
         shim.script = { frame, shim in
-            if frame.type.isHostRequest { shim.replyFailure(frame.tag, .win32Error, lastError: 2, "OpenFileMappingW failed") }
+            if frame.type.isHostRequest {
+                shim.replyFailure(frame.tag, .win32Error, lastError: 2, "OpenFileMappingW failed")
+            }
         }
         let connection = try BridgeConnection(transport: shim)
         #expect(
@@ -151,7 +155,8 @@ struct CallLoopTests {
         let connection = try BridgeConnection(transport: shim)
         let deepest = Box(0)
         installNestingHandler(on: connection, maxSeen: deepest)
-        let outcome = try connection.sendMessage(to: peerWindow, message: msgNest, wParam: hostWindow.rawValue, lParam: 1)
+        let outcome = try connection.sendMessage(
+            to: peerWindow, message: msgNest, wParam: hostWindow.rawValue, lParam: 1)
         #expect(outcome.lresult == 2)
         #expect(deepest.value == 1)
         #expect(connection.nestingDepth == 0)
@@ -163,7 +168,8 @@ struct CallLoopTests {
         let connection = try BridgeConnection(transport: shim)
         let deepest = Box(0)
         installNestingHandler(on: connection, maxSeen: deepest)
-        let outcome = try connection.sendMessage(to: peerWindow, message: msgNest, wParam: hostWindow.rawValue, lParam: 40)
+        let outcome = try connection.sendMessage(
+            to: peerWindow, message: msgNest, wParam: hostWindow.rawValue, lParam: 40)
         #expect(outcome.lresult == 41)
         #expect(deepest.value == 20)
         let replies = shim.hostReplies
@@ -272,7 +278,9 @@ struct CallLoopTests {
         let connection = try BridgeConnection(transport: shim)
         var innerErrors: [BridgeError] = []
         connection.onMessage(0x8001, to: hostWindow) { connection, message in
-            do { return try connection.sendMessage(to: peerWindow, message: 0x8001, lParam: message.lParam).lresult } catch {
+            do {
+                return try connection.sendMessage(to: peerWindow, message: 0x8001, lParam: message.lParam).lresult
+            } catch {
                 if let error = error as? BridgeError { innerErrors.append(error) }
                 throw error
             }
@@ -295,14 +303,17 @@ struct CallLoopTests {
             shim.push(PipeFrame(type: .goodbye, payload: Pipe.ReasonText(reason: .io, text: "stdin broke").bytes))
         }
         let connection = try BridgeConnection(transport: shim)
-        #expect(throws: BridgeError.shimLeft(reason: .io, message: "stdin broke")) { _ = try connection.isWindow(peerWindow) }
+        #expect(throws: BridgeError.shimLeft(reason: .io, message: "stdin broke")) {
+            _ = try connection.isWindow(peerWindow)
+        }
     }
 
     @Test("PROTOCOL_ERROR from the shim fails the waiting call with its reason and text")
     func peerProtocolError() throws {
         let shim = FakeShim()
         shim.script = { _, shim in
-            shim.push(PipeFrame(type: .protocolError, payload: Pipe.ReasonText(reason: .malformed, text: "bad size").bytes))
+            shim.push(
+                PipeFrame(type: .protocolError, payload: Pipe.ReasonText(reason: .malformed, text: "bad size").bytes))
         }
         let connection = try BridgeConnection(transport: shim)
         #expect(throws: BridgeError.peerProtocolError(reason: .malformed, message: "bad size")) {
@@ -313,21 +324,37 @@ struct CallLoopTests {
     @Test("malformed frames from the shim fail the call, answer PROTOCOL_ERROR, and close the pipe")
     func hostDetectsViolations() throws {
         let cases: [(PipeFrame, PipeProtocolError)] = [
-            (PipeFrame(type: .reply, tag: 999, payload: Pipe.Reply.ok([]).bytes), .unexpectedFrame(type: .reply, tag: 999, why: "no request with this tag is waiting")),
-            (PipeFrame(type: .reply, tag: 1, payload: [0, 0]), .truncated(frame: .reply, field: "status", needed: 4, remaining: 2)),
             (
-                PipeFrame(type: .eventMessage, tag: 5, payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .posted, wParam: 0, lParam: 0).bytes),
+                PipeFrame(type: .reply, tag: 999, payload: Pipe.Reply.ok([]).bytes),
+                .unexpectedFrame(type: .reply, tag: 999, why: "no request with this tag is waiting")
+            ),
+            (
+                PipeFrame(type: .reply, tag: 1, payload: [0, 0]),
+                .truncated(frame: .reply, field: "status", needed: 4, remaining: 2)
+            ),
+            (
+                PipeFrame(
+                    type: .eventMessage, tag: 5,
+                    payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .posted, wParam: 0, lParam: 0).bytes),
                 .unexpectedFrame(type: .eventMessage, tag: 5, why: "a posted message must have tag 0")
             ),
             (
-                PipeFrame(type: .eventMessage, tag: 0, payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .sent, wParam: 0, lParam: 0).bytes),
+                PipeFrame(
+                    type: .eventMessage, tag: 0,
+                    payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .sent, wParam: 0, lParam: 0).bytes),
                 .unexpectedFrame(type: .eventMessage, tag: 0, why: "a sent message needs a non-zero tag")
             ),
             (
-                PipeFrame(type: .eventMessage, tag: 5, payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .sent, wParam: 0, lParam: 0).bytes + [0]),
+                PipeFrame(
+                    type: .eventMessage, tag: 5,
+                    payload: Pipe.MessageEvent(hwnd: hostWindow, message: 1, kind: .sent, wParam: 0, lParam: 0).bytes
+                        + [0]),
                 .trailingBytes(frame: .eventMessage, count: 1)
             ),
-            (PipeFrame(type: .hello, payload: Pipe.Hello(processId: 1).bytes), .unexpectedFrame(type: .hello, tag: 0, why: "not a frame the shim may send to the host")),
+            (
+                PipeFrame(type: .hello, payload: Pipe.Hello(processId: 1).bytes),
+                .unexpectedFrame(type: .hello, tag: 0, why: "not a frame the shim may send to the host")
+            ),
             (PipeFrame(type: .reply, tag: 1, flags: 2), .nonZeroFlags(type: .reply, flags: 2)),
         ]
         for (bad, expected) in cases {
@@ -335,7 +362,8 @@ struct CallLoopTests {
             shim.script = { frame, shim in if frame.type == .isWindow { shim.push(bad) } }
             let connection = try BridgeConnection(transport: shim)
             #expect(throws: BridgeError.protocolViolation(expected)) { _ = try connection.isWindow(peerWindow) }
-            let report = try Pipe.ReasonText(decoding: shim.sent(.protocolError).first?.payload ?? [], frame: .protocolError)
+            let report = try Pipe.ReasonText(
+                decoding: shim.sent(.protocolError).first?.payload ?? [], frame: .protocolError)
             #expect(report.reason == .malformed && report.text == expected.description)
             #expect(shim.outputClosed)
         }
@@ -373,7 +401,8 @@ struct CallLoopTests {
         #expect(status == .unknownType)
     }
 
-    @Test("events without a handler get NOT_FOUND; handler errors get an error status; posted events reach their handler")
+    @Test(
+        "events without a handler get NOT_FOUND; handler errors get an error status; posted events reach their handler")
     func dispatchRules() throws {
         let shim = FakeShim()
         let connection = try BridgeConnection(transport: shim)
@@ -446,7 +475,9 @@ struct CallLoopTests {
         connection.onMessage(0x8001, to: hostWindow) { _, _ in 1 }
         #expect(connection.shutdown() == .exited(0))
         #expect(shim.sent(.goodbye).count == 1)
-        #expect(shim.hostReplies.values.first.map { if case .failure(.shuttingDown, _, _) = $0 { true } else { false } } == true)
+        #expect(
+            shim.hostReplies.values.first.map { if case .failure(.shuttingDown, _, _) = $0 { true } else { false } }
+                == true)
         #expect(throws: BridgeError.closed) { _ = try connection.isWindow(peerWindow) }
         #expect(connection.shutdown() == nil)
     }
@@ -470,6 +501,8 @@ struct CallLoopTests {
         #expect(throws: BridgeError.self) { _ = try connection.findWindow(title: String(repeating: "x", count: 40000)) }
         #expect(shim.sent.count == 1)  // only HELLO_ACK
         #expect(SharedFileMapping.isValidFileName("sipb-test_1.map"))
-        #expect(!SharedFileMapping.isValidFileName("a/b") && !SharedFileMapping.isValidFileName("..") && !SharedFileMapping.isValidFileName(""))
+        #expect(
+            !SharedFileMapping.isValidFileName("a/b") && !SharedFileMapping.isValidFileName("..")
+                && !SharedFileMapping.isValidFileName(""))
     }
 }

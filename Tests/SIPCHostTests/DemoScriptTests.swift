@@ -8,10 +8,14 @@ import Testing
 struct DemoScriptTests {
     /// The `sipc-host` executable: SIPB_HOST_EXE, or next to the test bundle.
     static var hostExecutable: String? {
-        if let path = ProcessInfo.processInfo.environment["SIPB_HOST_EXE"], FileManager.default.isExecutableFile(atPath: path) {
+        if let path = ProcessInfo.processInfo.environment["SIPB_HOST_EXE"],
+            FileManager.default.isExecutableFile(atPath: path)
+        {
             return path
         }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sipc-host").path
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "sipc-host"
+        ).path
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
     }
 
@@ -22,13 +26,14 @@ struct DemoScriptTests {
         private let lock = NSLock()
         private var data = Data()
 
-        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("sipb-test-\(UUID().uuidString).err")
+        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sipb-test-\(UUID().uuidString).err")
 
         init(_ path: String, _ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
             process.standardOutput = output
-            FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: errorLog)
             output.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let chunk = handle.availableData
@@ -77,8 +82,12 @@ struct DemoScriptTests {
         let title = uniqueTitle("sipb_call_c")
         let server = try WindowsProgram("sipc-demo-server.exe", ["--title", title, "--seconds", "60"])
         defer { server.kill() }
-        #expect(Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }), "sipc-demo-server did not start")
-        for (arguments, expected) in [(["add-int", "40", "2"], "42"), (["add-string", "Hello, ", "世界 ✓"], "Hello, 世界 ✓"), (["sum", "19"], "190")] {
+        #expect(
+            Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }),
+            "sipc-demo-server did not start")
+        for (arguments, expected) in [
+            (["add-int", "40", "2"], "42"), (["add-string", "Hello, ", "世界 ✓"], "Hello, 世界 ✓"), (["sum", "19"], "190"),
+        ] {
             let call = try NativeProgram(hostPath, ["call", "--title", title, "--stack-size", "64"] + arguments)
             #expect(Self.waitUntil({ !call.process.isRunning }), "sipc-host call did not finish")
             #expect(call.stop() == 0, "\(call.errors)")
@@ -99,7 +108,8 @@ struct DemoScriptTests {
         let swiftTitle = uniqueTitle("sipb_demo_swift")
         let host = try NativeProgram(hostPath, ["demo", "--title", swiftTitle])
         defer { _ = host.stop() }
-        #expect(Self.waitUntil({ host.text.contains("listening") || !host.process.isRunning }), "sipc-host did not start")
+        #expect(
+            Self.waitUntil({ host.text.contains("listening") || !host.process.isRunning }), "sipc-host did not start")
         #expect(host.text.hasPrefix("listening title=\(swiftTitle) "))
         let swiftClient = try WindowsProgram("sipc-demo-client.exe", ["--title", swiftTitle, "script"])
         #expect(swiftClient.finish() == 0, "\(swiftClient.lines)")
@@ -109,7 +119,9 @@ struct DemoScriptTests {
         let cTitle = uniqueTitle("sipb_demo_c")
         let server = try WindowsProgram("sipc-demo-server.exe", ["--title", cTitle, "--seconds", "60"])
         defer { server.kill() }
-        #expect(Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }), "sipc-demo-server did not start")
+        #expect(
+            Self.waitUntil({ !server.values("listening").isEmpty || !server.isRunning }),
+            "sipc-demo-server did not start")
         let cClient = try WindowsProgram("sipc-demo-client.exe", ["--title", cTitle, "script"])
         #expect(cClient.finish() == 0, "\(cClient.lines)")
 

@@ -49,7 +49,10 @@ final class FakeShim: BridgeTransport {
 
     /// Queues a `REPLY(tag)` with a failure status.
     func replyFailure(_ tag: UInt32, _ status: ReplyStatus, lastError: UInt32? = nil, _ message: String = "") {
-        push(PipeFrame(type: .reply, tag: tag, payload: Pipe.Reply.failure(status: status, lastError: lastError, message: message).bytes))
+        push(
+            PipeFrame(
+                type: .reply, tag: tag,
+                payload: Pipe.Reply.failure(status: status, lastError: lastError, message: message).bytes))
     }
 
     /// Queues a sent `EV_MESSAGE` and returns its tag.

@@ -38,9 +38,11 @@ struct PipeCodecTests {
         try checkRoundTrip(Pipe.CreatedHandle(handle: ShimHandle(rawValue: 0x44), alreadyExisted: true))
         try checkRoundTrip(Pipe.Window(hwnd))
         try checkRoundTrip(Pipe.Flag(true))
-        try checkRoundTrip(Pipe.CreateWindow(kind: .messageOnly, messages: [0x8001, 0x4A], className: "Cls", title: "Tïtle 🪟"))
         try checkRoundTrip(
-            Pipe.CreateWindow.Result(hwnd: hwnd, filterResults: [.init(result: 1, lastError: 0), .init(result: 0, lastError: 5)]))
+            Pipe.CreateWindow(kind: .messageOnly, messages: [0x8001, 0x4A], className: "Cls", title: "Tïtle 🪟"))
+        try checkRoundTrip(
+            Pipe.CreateWindow.Result(
+                hwnd: hwnd, filterResults: [.init(result: 1, lastError: 0), .init(result: 0, lastError: 5)]))
         try checkRoundTrip(Pipe.DestroyWindow(hwnd: hwnd))
         try checkRoundTrip(Pipe.SendMessage(hwnd: hwnd, message: 0x8001, timeoutMs: 250, wParam: .max, lParam: 7))
         try checkRoundTrip(Pipe.PostMessage(hwnd: hwnd, message: 0x8002, wParam: 1, lParam: 2))
@@ -200,11 +202,16 @@ struct PipeCodecTests {
         let long = String(repeating: "x", count: 32768)
         #expect(throws: PipeProtocolError.self) { _ = try Pipe.OpenMapping(name: long).encoded() }
         #expect(throws: PipeProtocolError.self) {
-            _ = try Pipe.CreateWindow(kind: .messageOnly, messages: Array(repeating: 1, count: 257), className: "c", title: "t")
-                .encoded()
+            _ = try Pipe.CreateWindow(
+                kind: .messageOnly, messages: Array(repeating: 1, count: 257), className: "c", title: "t"
+            )
+            .encoded()
         }
-        let frame = PipeFrame(type: .sendCopyData, tag: 1, payload: [UInt8](repeating: 0, count: Int(PipeProtocol.maxPayload) + 1))
-        #expect(throws: PipeProtocolError.frameTooLarge(size: PipeProtocol.maxFrameSize + 1)) { _ = try frame.encodedHeader() }
+        let frame = PipeFrame(
+            type: .sendCopyData, tag: 1, payload: [UInt8](repeating: 0, count: Int(PipeProtocol.maxPayload) + 1))
+        #expect(throws: PipeProtocolError.frameTooLarge(size: PipeProtocol.maxFrameSize + 1)) {
+            _ = try frame.encodedHeader()
+        }
     }
 
     @Test("every protocol error says what was wrong")

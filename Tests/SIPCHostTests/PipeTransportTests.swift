@@ -34,8 +34,11 @@ struct PipeTransportTests {
     func shortReadsAndDrainBeforeExit() throws {
         let split = hello.count / 2
         let transport = try nativeShim(
-            [printf(Array(hello[..<split])), "sleep 0.2", printf(Array(hello[split...])), readAck, printf(goodbye), "exit 3"]
-                .joined(separator: "; "))
+            [
+                printf(Array(hello[..<split])), "sleep 0.2", printf(Array(hello[split...])), readAck, printf(goodbye),
+                "exit 3",
+            ]
+            .joined(separator: "; "))
         let connection = try BridgeConnection(transport: transport)
         #expect(connection.hello.processId == 99)
         #expect(throws: BridgeError.shimLeft(reason: .none, message: "bye")) { try connection.serve(for: .seconds(10)) }
@@ -58,7 +61,9 @@ struct PipeTransportTests {
         let transport = try nativeShim(
             [printf(hello), printf([7, 0, 0, 0]), "cat > /dev/null"].joined(separator: "; "))
         let connection = try BridgeConnection(transport: transport)
-        #expect(throws: BridgeError.protocolViolation(.frameTooSmall(size: 7))) { try connection.serve(for: .seconds(10)) }
+        #expect(throws: BridgeError.protocolViolation(.frameTooSmall(size: 7))) {
+            try connection.serve(for: .seconds(10))
+        }
         // `cat` got PROTOCOL_ERROR, then EOF when the host closed its stdin, so it exits on its own.
         #expect(connection.shutdown(timeout: .seconds(5)) == .exited(0))
     }

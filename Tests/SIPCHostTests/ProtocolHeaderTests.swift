@@ -50,7 +50,9 @@ struct ProtocolHeaderTests {
         }
         for (name, value) in header.sorted(by: { $0.key < $1.key }) {
             if let swift = mirror[name] {
-                #expect(swift == value, "\(name): header 0x\(String(value, radix: 16)), Swift 0x\(String(swift, radix: 16))")
+                #expect(
+                    swift == value, "\(name): header 0x\(String(value, radix: 16)), Swift 0x\(String(swift, radix: 16))"
+                )
             } else {
                 Issue.record("\(name) is in the header but not in PipeProtocol.cConstants")
             }

@@ -57,8 +57,11 @@ final class SIPCServerIntegrationTests {
         #expect(server.mainWindow.filterResults.allSatisfy { $0.ok })
         let client = try WindowsProgram(
             "sipc-peer.exe",
-            ["client", "--title", title, "add-int", "40", "2", "add-string", "héllo ", "wörld ✓ 𝄞 日本", "types", "sum", "19",
-             "sum", "100", "disconnect"])
+            [
+                "client", "--title", title, "add-int", "40", "2", "add-string", "héllo ", "wörld ✓ 𝄞 日本", "types",
+                "sum", "19",
+                "sum", "100", "disconnect",
+            ])
         try serve(server, until: [client])
         #expect(client.finish() == 0, "client output: \(client.lines)")
         #expect(client.values("result") == ["42", "190", "5050"])
@@ -77,8 +80,10 @@ final class SIPCServerIntegrationTests {
         defer { server.close() }
         var connected = 0
         server.onConnect = { _ in connected += 1 }
-        let first = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "sum", "30", "add-int", "1", "1", "sum", "19"])
-        let second = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "sum", "40", "add-int", "2", "2", "sum", "19"])
+        let first = try WindowsProgram(
+            "sipc-peer.exe", ["client", "--title", title, "sum", "30", "add-int", "1", "1", "sum", "19"])
+        let second = try WindowsProgram(
+            "sipc-peer.exe", ["client", "--title", title, "sum", "40", "add-int", "2", "2", "sum", "19"])
         try serve(server, until: [first, second])
         #expect(first.finish() == 0 && second.finish() == 0, "\(first.lines) \(second.lines)")
         #expect(first.values("result") == ["465", "2", "190"])
@@ -92,7 +97,9 @@ final class SIPCServerIntegrationTests {
         defer { server.close() }
         var droppedAt: ContinuousClock.Instant?
         server.onDisconnect = { _ in droppedAt = ContinuousClock.now }
-        let client = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "add-int", "1", "2", "sleep", "300", "exit-without-disconnect"])
+        let client = try WindowsProgram(
+            "sipc-peer.exe",
+            ["client", "--title", title, "add-int", "1", "2", "sleep", "300", "exit-without-disconnect"])
         // The exit instant, to the millisecond, from a thread that only watches the process.
         let exitedAt = ExitWatch(client)
         let deadline = ContinuousClock.now + .seconds(60)
@@ -105,7 +112,10 @@ final class SIPCServerIntegrationTests {
         #expect(dropped - exited < .milliseconds(100), "noticed \(dropped - exited) after the exit")
         #expect(server.peers.isEmpty)
         // Its /dev/shm files are gone too.
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))?.filter { $0.hasPrefix("sipb-\(getpid())-") } ?? []
+        let leftovers =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))?.filter {
+                $0.hasPrefix("sipb-\(getpid())-")
+            } ?? []
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
@@ -114,7 +124,11 @@ final class SIPCServerIntegrationTests {
         let server = try makeServer(title: title, version: .v1)
         defer { server.close() }
         let client = try WindowsProgram(
-            "sipc-peer.exe", ["client", "--v1", "--title", title, "--buf", "1024", "--format", SIPCProfile.v1Demo.bufferNameFormat, "add-int", "5", "6", "add-string", "a", "日本", "sum", "10", "disconnect"])
+            "sipc-peer.exe",
+            [
+                "client", "--v1", "--title", title, "--buf", "1024", "--format", SIPCProfile.v1Demo.bufferNameFormat,
+                "add-int", "5", "6", "add-string", "a", "日本", "sum", "10", "disconnect",
+            ])
         try serve(server, until: [client])
         #expect(client.finish() == 0, "client output: \(client.lines)")
         #expect(client.values("result") == ["11", "55"])

@@ -9,7 +9,9 @@ enum WineTestEnvironment {
     static let variables = ProcessInfo.processInfo.environment
 
     /// `SIPB_SHIM` and `SIPB_WIN_BIN`, when the Windows programs were built.
-    static var shim: String? { variables["SIPB_SHIM"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } }
+    static var shim: String? {
+        variables["SIPB_SHIM"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    }
     static var windowsBin: String? { variables["SIPB_WIN_BIN"] }
 
     /// True when Wine, the shim and the peers are all there.
@@ -31,7 +33,9 @@ enum WineTestEnvironment {
 
     /// A logger on standard error when SIPB_TEST_LOG=1, else a silent one.
     static func logger(_ label: String) -> Logger {
-        guard variables["SIPB_TEST_LOG"] == "1" else { return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() }) }
+        guard variables["SIPB_TEST_LOG"] == "1" else {
+            return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+        }
         var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .debug
         return logger
@@ -180,7 +184,10 @@ enum TestProtocol {
             )
         }
         router.register(strings) { a, w, v in
-            (NarrowString(bytes: a.bytes + [0x21]), WideString(units: w.units + [0x2713]), v.reversed(), Int32(w.units.count))
+            (
+                NarrowString(bytes: a.bytes + [0x21]), WideString(units: w.units + [0x2713]), v.reversed(),
+                Int32(w.units.count)
+            )
         }
         return router
     }

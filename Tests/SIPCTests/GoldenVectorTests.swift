@@ -50,12 +50,20 @@ import Testing
         -> PendingCall
     {
         switch (vector.name, version) {
-        case ("AddInt", .v2): try FrameV2.writeCall(Demo.addInt, (1, 2), sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
-        case ("AddString", .v2): try FrameV2.writeCall(Demo.addString, ("ab", "c"), sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
-        case ("SayHello", .v2): try FrameV2.writeCall(Demo.sayHello, "hi", sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
-        case ("Sum", .v2): try FrameV2.writeCall(Demo.sum, 3, sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
+        case ("AddInt", .v2):
+            try FrameV2.writeCall(
+                Demo.addInt, (1, 2), sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
+        case ("AddString", .v2):
+            try FrameV2.writeCall(
+                Demo.addString, ("ab", "c"), sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
+        case ("SayHello", .v2):
+            try FrameV2.writeCall(
+                Demo.sayHello, "hi", sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
+        case ("Sum", .v2):
+            try FrameV2.writeCall(Demo.sum, 3, sequence: vector.sequence, slot: 0, layout: layout, buffer: buffer)
         case ("AddInt", .v1): try FrameV1.writeCall(Demo.addInt, (1, 2), sequence: vector.sequence, buffer: buffer)
-        case ("AddString", .v1): try FrameV1.writeCall(Demo.addString, ("ab", "c"), sequence: vector.sequence, buffer: buffer)
+        case ("AddString", .v1):
+            try FrameV1.writeCall(Demo.addString, ("ab", "c"), sequence: vector.sequence, buffer: buffer)
         case ("SayHello", .v1): try FrameV1.writeCall(Demo.sayHello, "hi", sequence: vector.sequence, buffer: buffer)
         default: try FrameV1.writeCall(Demo.sum, 3, sequence: vector.sequence, buffer: buffer)
         }
@@ -63,7 +71,9 @@ import Testing
 
     static func checkOutputs(_ vector: Vector, call: PendingCall, version: WireVersion, buffer: SharedBuffer) throws {
         func read<I, O>(_ f: IPCFunction<I, O>) throws -> O {
-            version == .v2 ? try FrameV2.readOutputs(f, of: call, buffer: buffer) : try FrameV1.readOutputs(f, of: call, buffer: buffer)
+            version == .v2
+                ? try FrameV2.readOutputs(f, of: call, buffer: buffer)
+                : try FrameV1.readOutputs(f, of: call, buffer: buffer)
         }
         switch vector.name {
         case "AddInt": #expect(try read(Demo.addInt) == 3)
@@ -79,7 +89,8 @@ import Testing
         let memory = try OwnedSharedMemory(capacity: layout.capacity)
         let call = try Self.encode(vector, version: .v2, buffer: memory.buffer, layout: layout)
         #expect(memory.buffer.bytes(0..<call.outputsAt) == vector.input)
-        #expect(try memory.buffer.header() == .init(capacity: 8192, tail: vector.input.count, cursor: vector.input.count))
+        #expect(
+            try memory.buffer.header() == .init(capacity: 8192, tail: vector.input.count, cursor: vector.input.count))
     }
 
     @Test(arguments: v2Vectors)
@@ -89,7 +100,9 @@ import Testing
         // A peer's frame in slot 1, written byte by byte from the spec.
         try memory.buffer.place(vector.input, at: 2048)
         #expect(Self.demoRouter().dispatchV2(slot: 1, layout: layout, buffer: memory.buffer, context: ()) == .handled)
-        #expect(memory.buffer.bytes(2048..<(2048 + vector.input.count + vector.output.count)) == vector.input + vector.output)
+        #expect(
+            memory.buffer.bytes(2048..<(2048 + vector.input.count + vector.output.count)) == vector.input
+                + vector.output)
         let end = 2048 + vector.input.count + vector.output.count
         #expect(try memory.buffer.header() == .init(capacity: 8192, tail: end, cursor: end))
     }
@@ -119,10 +132,12 @@ import Testing
         let memory = try OwnedSharedMemory(capacity: 1024)
         let buffer = memory.buffer
         // Caller side: exact bytes, appended at the cursor.
-        let call = try Self.encode(vector, version: .v1, buffer: buffer, layout: try SlotLayout(bufSize: 1024, stackSize: 1))
+        let call = try Self.encode(
+            vector, version: .v1, buffer: buffer, layout: try SlotLayout(bufSize: 1024, stackSize: 1))
         #expect(buffer.bytes(0..<call.outputsAt) == Self.v1Input(vector))
         // Callee side: found backwards from the cursor; answer appended after L.
-        #expect(Self.demoRouter().dispatchV1(functionID: UInt32(vector.input[4]), buffer: buffer, context: ()) == .handled)
+        #expect(
+            Self.demoRouter().dispatchV1(functionID: UInt32(vector.input[4]), buffer: buffer, context: ()) == .handled)
         #expect(buffer.bytes(call.outputsAt..<(call.outputsAt + vector.output.count)) == vector.output)
         // Caller reads the outputs and pops the frame.
         try Self.checkOutputs(vector, call: call, version: .v1, buffer: buffer)
@@ -148,7 +163,8 @@ import Testing
                 == "sistart3_share_buffer_8085395F-E2FA-4F96-8BD0-FE5D7412CD22_000a0b2c_2_00120456")
         #expect(profile.layout.capacity == 0x5000)
         let memory = try OwnedSharedMemory(capacity: profile.layout.capacity)
-        let call = try FrameV2.writeCall(segmentEnd, 2, sequence: 5, slot: 0, layout: profile.layout, buffer: memory.buffer)
+        let call = try FrameV2.writeCall(
+            segmentEnd, 2, sequence: 5, slot: 0, layout: profile.layout, buffer: memory.buffer)
         #expect(memory.buffer.bytes(0..<17) == hex("05000000 73000000 73000000 F0 02000000"))
         #expect(call.outputsAt == 17)
         var router = SIPCRouter<Void>()

@@ -16,7 +16,9 @@ import Testing
     func dispatch(_ frame: [UInt8], slot: Int = 0) throws -> (DispatchOutcome, SharedBuffer, OwnedSharedMemory) {
         let memory = try OwnedSharedMemory(capacity: layout.capacity)
         try memory.buffer.place(frame, at: slot * layout.bufSize)
-        return (router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()), memory.buffer, memory)
+        return (
+            router.dispatchV2(slot: slot, layout: layout, buffer: memory.buffer, context: ()), memory.buffer, memory
+        )
     }
 
     @Test func everyTruncationOfAValidFrameIsRefused() throws {
@@ -130,7 +132,8 @@ import Testing
         let tooLong = WideString(units: [UInt16](repeating: 0x41, count: 30))  // 13 + 4 + 60 + 4 > 64
         // Slot 1 is 64..<128: header 64..<77, count 77..<81, units from 81; unit 24 needs 127..<129.
         #expect(throws: SIPCError.overflow(offset: 127, needed: 2, available: 1)) {
-            _ = try FrameV2.writeCall(Demo.addString, (tooLong, ""), sequence: 0, slot: 1, layout: layout, buffer: memory.buffer)
+            _ = try FrameV2.writeCall(
+                Demo.addString, (tooLong, ""), sequence: 0, slot: 1, layout: layout, buffer: memory.buffer)
         }
         // Nothing was written into the next slot.
         #expect(memory.buffer.bytes(128..<192).allSatisfy { $0 == 0 })
@@ -176,7 +179,8 @@ import Testing
             (Int32(22), .idMismatch(offset: 7, expected: 102, found: 0x6600)),
         ] {
             let memory = try OwnedSharedMemory(capacity: 256)
-            try memory.buffer.place(hex("EEEEEEEE") + body + withUnsafeBytes(of: length.littleEndian, Array.init), at: 0)
+            try memory.buffer.place(
+                hex("EEEEEEEE") + body + withUnsafeBytes(of: length.littleEndian, Array.init), at: 0)
             try memory.buffer.seek(.set, 4 + body.count + 4)
             let outcome = router.dispatchV1(functionID: 102, buffer: memory.buffer, context: ())
             if length == 17 || length == 22 {
@@ -187,13 +191,17 @@ import Testing
             }
         }
         let memory = try OwnedSharedMemory(capacity: 256)
-        #expect(router.dispatchV1(functionID: 102, buffer: memory.buffer, context: ()) == .malformed(.badFrameLength(offset: 0, length: -1)))
+        #expect(
+            router.dispatchV1(functionID: 102, buffer: memory.buffer, context: ())
+                == .malformed(.badFrameLength(offset: 0, length: -1)))
     }
 
     @Test func v1WParamMustMatchTheFrame() throws {
         let memory = try OwnedSharedMemory(capacity: 256)
         _ = try FrameV1.writeCall(Demo.addInt, (1, 2), sequence: 0, buffer: memory.buffer)
-        #expect(router.dispatchV1(functionID: 105, buffer: memory.buffer, context: ()) == .malformed(.idMismatch(offset: 4, expected: 105, found: 102)))
+        #expect(
+            router.dispatchV1(functionID: 105, buffer: memory.buffer, context: ())
+                == .malformed(.idMismatch(offset: 4, expected: 105, found: 102)))
     }
 
     @Test func seekAndSetTailStayInside() throws {
@@ -224,7 +232,8 @@ import Testing
         let layout = self.layout
         let router = self.router
         await propertyCheck(
-            count: 2000, input: Gen.uint8().array(of: 0...64), Gen.uint32(in: 0...300), Gen.uint32(in: 0...300), Gen.int(in: -1...5)
+            count: 2000, input: Gen.uint8().array(of: 0...64), Gen.uint32(in: 0...300), Gen.uint32(in: 0...300),
+            Gen.int(in: -1...5)
         ) { bytes, tail, cursor, slot in
             let memory = try OwnedSharedMemory(capacity: layout.capacity)
             let guardBytes = [UInt8](repeating: 0xA5, count: layout.capacity)
@@ -241,7 +250,8 @@ import Testing
     @Test func corruptedValidFramesNeverTrap() async {
         let layout = self.layout
         let router = self.router
-        await propertyCheck(count: 2000, input: Gen.int(in: 0..<26), Gen.uint8(), Gen.int(in: 0..<26), Gen.uint8()) { i, x, j, y in
+        await propertyCheck(count: 2000, input: Gen.int(in: 0..<26), Gen.uint8(), Gen.int(in: 0..<26), Gen.uint8()) {
+            i, x, j, y in
             var frame = hex("01000000 67000000 67000000 F0 02000000 6100 6200 01000000 6300")
             frame[i] ^= x
             frame[j] ^= y

@@ -6,7 +6,8 @@ import Testing
 @Suite struct RoundTripPropertyTests {
     @Test func integersRoundTripLittleEndian() async {
         await propertyCheck(
-            input: Gen.int8(), Gen.uint8(), Gen.int16(), Gen.uint16(), Gen.int32(), Gen.uint32(), Gen.int64(), Gen.uint64()
+            input: Gen.int8(), Gen.uint8(), Gen.int16(), Gen.uint16(), Gen.int32(), Gen.uint32(), Gen.int64(),
+            Gen.uint64()
         ) { a, b, c, d, e, f, g, h in
             #expect(try roundTrip(a) == (a, [UInt8(bitPattern: a)]))
             #expect(try roundTrip(b).0 == b)
@@ -48,7 +49,10 @@ import Testing
             let (back, bytes) = try roundTrip(rect)
             #expect(back == rect && bytes.count == 16)
             #expect(bytes[12..<16].elementsEqual(withUnsafeBytes(of: d.littleEndian, Array.init)))
-            #expect(try roundTrip(Handle64(rawValue: h)) == (Handle64(rawValue: h), withUnsafeBytes(of: h.littleEndian, Array.init)))
+            #expect(
+                try roundTrip(Handle64(rawValue: h)) == (
+                    Handle64(rawValue: h), withUnsafeBytes(of: h.littleEndian, Array.init)
+                ))
         }
     }
 
@@ -97,7 +101,8 @@ import Testing
     }
 
     @Test func arraysAndNestedArrays() async {
-        await propertyCheck(input: Gen.int32().array(of: 0...50), Gen.uint16().array(of: 0...8).array(of: 0...8)) { ints, nested in
+        await propertyCheck(input: Gen.int32().array(of: 0...50), Gen.uint16().array(of: 0...8).array(of: 0...8)) {
+            ints, nested in
             let (back, wire) = try roundTrip(ints)
             #expect(back == ints && wire.count == 4 + 4 * ints.count)
             let strings = nested.map { WideString(units: $0) }
@@ -133,8 +138,12 @@ import Testing
     /// slot, in both frame formats.
     static let wide = IPCFunction(
         id: 300, name: "Wide",
-        inputs: (Int8.self, UInt16.self, Int32.self, UInt64.self, Double.self, Win32BOOL.self, WideString.self, [Int32].self),
-        outputs: ([Int32].self, WideString.self, Win32BOOL.self, Double.self, UInt64.self, Int32.self, UInt16.self, Int8.self))
+        inputs: (
+            Int8.self, UInt16.self, Int32.self, UInt64.self, Double.self, Win32BOOL.self, WideString.self, [Int32].self
+        ),
+        outputs: (
+            [Int32].self, WideString.self, Win32BOOL.self, Double.self, UInt64.self, Int32.self, UInt16.self, Int8.self
+        ))
 
     @Test(arguments: WireVersion.allCases)
     func randomEightByEightCalls(version: WireVersion) async throws {
@@ -149,7 +158,8 @@ import Testing
             let inputs = (a, b, c, d, Double(c) / 3, Win32BOOL(rawValue: c), WideString(units: units), ints)
             let call =
                 version == .v2
-                ? try FrameV2.writeCall(Self.wide, inputs, sequence: c, slot: slot, layout: layout, buffer: memory.buffer)
+                ? try FrameV2.writeCall(
+                    Self.wide, inputs, sequence: c, slot: slot, layout: layout, buffer: memory.buffer)
                 : try FrameV1.writeCall(Self.wide, inputs, sequence: c, buffer: memory.buffer)
             let outcome =
                 version == .v2
@@ -170,16 +180,26 @@ import Testing
     @Test func moreThanEightParametersUseTheVariadicInitialiser() throws {
         let nine = IPCFunction(
             id: 301, name: "Nine",
-            inputs: (UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, Int32.self),
-            outputs: (Int32.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self))
+            inputs: (
+                UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self,
+                Int32.self
+            ),
+            outputs: (
+                Int32.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self, UInt8.self,
+                UInt8.self
+            ))
         var router = SIPCRouter<Void>()
         router.register(nine) { a, b, c, d, e, f, g, h, i in (i, h, g, f, e, d, c, b, a) }
         let layout = try SlotLayout(bufSize: 64, stackSize: 1)
         let memory = try OwnedSharedMemory(capacity: layout.capacity)
-        let call = try FrameV2.writeCall(nine, (1, 2, 3, 4, 5, 6, 7, 8, -9), sequence: 0, slot: 0, layout: layout, buffer: memory.buffer)
+        let call = try FrameV2.writeCall(
+            nine, (1, 2, 3, 4, 5, 6, 7, 8, -9), sequence: 0, slot: 0, layout: layout, buffer: memory.buffer)
         #expect(memory.buffer.bytes(13..<call.outputsAt) == [1, 2, 3, 4, 5, 6, 7, 8] + hex("F7FFFFFF"))
         #expect(router.dispatchV2(slot: 0, layout: layout, buffer: memory.buffer, context: ()) == .handled)
-        #expect(memory.buffer.bytes(call.outputsAt..<(call.outputsAt + 17)) == hex("2D010000 F1 F7FFFFFF") + [8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(
+            memory.buffer.bytes(call.outputsAt..<(call.outputsAt + 17)) == hex("2D010000 F1 F7FFFFFF") + [
+                8, 7, 6, 5, 4, 3, 2, 1,
+            ])
         let out = try FrameV2.readOutputs(nine, of: call, buffer: memory.buffer)
         #expect(out.0 == -9 && out.1 == 8 && out.8 == 1)
     }

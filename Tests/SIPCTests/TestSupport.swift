@@ -1,4 +1,5 @@
 import SIPC
+import Testing
 
 /// Bytes from a hex string; spaces and line breaks are ignored.
 func hex(_ text: String) -> [UInt8] {
@@ -39,8 +40,6 @@ func roundTrip<T: IPCParam>(_ value: T, capacity: Int = 1 << 16) throws -> (T, [
     #expect(reader.position == writer.position, "read \(reader.position) bytes, wrote \(writer.position)")
     return (back, buffer.bytes(0..<writer.position))
 }
-
-import Testing
 
 /// The SOUI4 ipcdemo protocol (spec §9 and the demo's protocol.h).
 enum Demo {
