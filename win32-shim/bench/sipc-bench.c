@@ -22,6 +22,10 @@
  *       Connects, prints ready=1, waits for a line on stdin (the driver
  *       starts every client at once this way), then calls AddInt for S
  *       seconds: calls= elapsed_us= calls_per_s=
+ *   sipc-bench ping [--n N] TITLE
+ *       SendMessageW(WM_NULL) to the window titled TITLE, N times (default
+ *       2000): the bare cross-process SendMessage round trip.
+ *       median_us= p99_us= mean_us=
  *   sipc-bench copy-recv TITLE
  *       A message-only window titled TITLE that answers WM_COPYDATA with
  *       cbData (it reads the first and last byte). Prints ready=1 hwnd=...;
@@ -656,6 +660,32 @@ static int run_copy_send(const opts *o)
     return rc;
 }
 
+static int run_ping(const opts *o)
+{
+    double *v = malloc(sizeof(double) * o->n);
+    HWND target;
+
+    if (o->ntitles != 1 || !v)
+        return usage("ping [--n N] TITLE");
+    target = find_window(o->titles[0]);
+    if (!target) {
+        emit("error=notfound");
+        return 1;
+    }
+    for (uint32_t i = 0; i < 100; i++)
+        SendMessageW(target, WM_NULL, 0, 0);
+    for (uint32_t i = 0; i < o->n; i++) {
+        int64_t t0 = ticks();
+        SendMessageW(target, WM_NULL, 0, 0);
+        v[i] = (double)(ticks() - t0) * g_us_per_tick;
+    }
+    stats s = summarize(v, o->n);
+    emit("n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f", o->n, s.median, s.p99, s.mean);
+    free(v);
+    emit("status=ok");
+    return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------------- */
 
 typedef LPWSTR *(WINAPI *argv_fn)(LPCWSTR, int *);
@@ -681,6 +711,8 @@ int main(void)
         return run_calls(&o);
     if (!wcscmp(argv[1], L"throughput"))
         return run_throughput(&o);
+    if (!wcscmp(argv[1], L"ping"))
+        return run_ping(&o);
     if (!wcscmp(argv[1], L"copy-recv"))
         return run_copy_recv(&o);
     if (sizes)

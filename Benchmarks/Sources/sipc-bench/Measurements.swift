@@ -62,6 +62,7 @@ final class Results {
     var started = Date()
     var latency: [Comparison] = []
     var latencyNotes: [String] = []
+    var breakdown: [(String, Double, Double)] = []
     var throughput: [ThroughputRow] = []
     var recursion: [Comparison] = []
     var copyData: [(size: Int, winToWin: CopyResult, winToHost: CopyResult, hostToWin: CopyResult)] = []

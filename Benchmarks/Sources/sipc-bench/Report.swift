@@ -105,6 +105,10 @@ struct Report {
             md += "| \(c.name) | \(f(c.baseline)) µs | \(f(c.bridged)) µs | \(f(c.ratio, 2)) | \(verdict(c.met)) |\n"
         }
         for note in results.latencyNotes { md += "\n\(note)\n" }
+        if !results.breakdown.isEmpty {
+            md += "\nWhere a bridged call's time goes (each piece measured alone, in the WM_COPYDATA phase):\n\n| piece | median | p99 |\n|---|---:|---:|\n"
+            for (name, m, p) in results.breakdown { md += "| \(name) | \(f(m)) µs | \(f(p)) µs |\n" }
+        }
         md += """
 
             ## 2. Throughput (AddInt, clients at once)

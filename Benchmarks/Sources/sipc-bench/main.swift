@@ -327,10 +327,10 @@ runPhase("WM_COPYDATA") {
     }
 
     // Windows sender → (Windows receiver, host) in turn; the bridge is served meanwhile.
-    func send(_ sizes: [Int], reps: Int, timeoutMs: Int, tag: String) throws -> [String] {
+    func send(_ sizes: [Int], reps: Int, timeoutMs: Int, tag: String, receiver: String = "bench_w_recv") throws -> [String] {
         let sender = try startWindows(
             "copy-send-\(tag)", benchExe,
-            ["copy-send", "--reps", "\(reps)", "--timeout-ms", "\(timeoutMs)", "bench_w_recv", "bench_host_recv", "--"] + sizes.map { "\($0)" })
+            ["copy-send", "--reps", "\(reps)", "--timeout-ms", "\(timeoutMs)", receiver, "bench_host_recv", "--"] + sizes.map { "\($0)" })
         let deadline = ContinuousClock.now + .seconds(300)
         while !sender.exited && ContinuousClock.now < deadline {
             try bridge.serve(for: .milliseconds(20))
@@ -356,7 +356,7 @@ runPhase("WM_COPYDATA") {
     }
     // Host → Windows receiver, timed here.
     let receiverWindow = try bridge.findWindow(title: "bench_w_recv") ?? .null
-    func hostSend(size: Int, reps: Int, timeout: Duration) -> CopyResult {
+    func hostSend(size: Int, reps: Int, timeout: Duration, to target: WindowHandle = receiverWindow) -> CopyResult {
         var bytes = [UInt8](repeating: 0x11, count: size)
         if size > 0 {
             bytes[0] = 0x5a
@@ -367,7 +367,7 @@ runPhase("WM_COPYDATA") {
         for _ in 0..<reps {
             let t0 = clock.now
             do {
-                let outcome = try bridge.sendCopyData(to: receiverWindow, dwData: 0x42, bytes: bytes, timeout: timeout)
+                let outcome = try bridge.sendCopyData(to: target, dwData: 0x42, bytes: bytes, timeout: timeout)
                 let dt = clock.now - t0
                 guard outcome.delivered, outcome.lresult == Int64(size) + 1 else {
                     return CopyResult(
@@ -386,6 +386,35 @@ runPhase("WM_COPYDATA") {
         return CopyResult(size: size, rate: Double(size) / m, medianMicroseconds: m, samples: times.count, failure: nil)
     }
 
+    // Where a bridged call's time goes: the bare pieces, each alone.
+    do {
+        let n = quick ? 300 : 2000
+        let ping = try runWindows("ping", ["ping", "--n", "\(n)", "bench_w_recv"])
+        if let line = ping.first(where: { $0.hasPrefix("n=") }), let m = Double(fields(line)["median_us"] ?? ""),
+            let p = Double(fields(line)["p99_us"] ?? "")
+        {
+            results.breakdown.append(("Windows → Windows `SendMessageW(WM_NULL)` (Wine's cross-process round trip)", m, p))
+        }
+        let clock = ContinuousClock()
+        var pipe: [Double] = []
+        var send: [Double] = []
+        for i in 0..<(n + 100) {
+            let t0 = clock.now
+            _ = try bridge.isWindow(receiverWindow)
+            let t1 = clock.now
+            _ = try bridge.sendMessage(to: receiverWindow, message: 0)
+            let t2 = clock.now
+            if i >= 100 {
+                pipe.append((t1 - t0).microseconds)
+                send.append((t2 - t1).microseconds)
+            }
+        }
+        let (a, b) = (Stats(pipe), Stats(send))
+        results.breakdown.append(("host → shim → host `IS_WINDOW` (one pipe round trip through the shim)", a.median, a.p99))
+        results.breakdown.append(("host → shim `SEND_MESSAGE(WM_NULL)` → Windows window (pipe + Wine round trip)", b.median, b.p99))
+        log("breakdown: \(results.breakdown.map { "\($0.0): \(Int($0.1)) µs" })")
+    }
+
     let small = try send([64, 65536], reps: quick ? 50 : 300, timeoutMs: 5000, tag: "small")
     let large = try send([1 << 20, 2_000_000], reps: quick ? 10 : 30, timeoutMs: 5000, tag: "large")
     for size in copySizes {
@@ -396,12 +425,30 @@ runPhase("WM_COPYDATA") {
     }
     log("WM_COPYDATA up to 2 MB done (host received \(hostReceived))")
     // Past Wine's limit: each direction once, with a bounded wait. The receivers may be left broken, so this goes last.
-    let over = try send(overSizes, reps: 1, timeoutMs: 5000, tag: "over")
-    for size in overSizes {
-        let h2w = hostSend(size: size, reps: 1, timeout: .seconds(5))
-        results.copyData.append((size, parse(over, size: size, target: 0), parse(over, size: size, target: 1), h2w))
-    }
+    // A receiver that got such a message may be broken afterwards, so every attempt gets a fresh one.
     receiver.writeLine("quit")
+    func freshReceiver(_ title: String) throws -> Child {
+        let child = try startWindows(title, benchExe, ["copy-recv", title], stdin: true)
+        guard child.output.wait(timeout: .seconds(60), for: { $0.hasPrefix("ready=1") }) != nil else {
+            throw BenchFailure("\(title) did not start")
+        }
+        return child
+    }
+    func retire(_ child: Child) {
+        child.finish(timeout: .seconds(5))
+        children.removeAll { $0 === child }
+    }
+    for size in overSizes {
+        let r1 = try freshReceiver("bench_w_recv_h\(size)")
+        let target = try bridge.findWindow(title: "bench_w_recv_h\(size)") ?? .null
+        let h2w = hostSend(size: size, reps: 1, timeout: .seconds(5), to: target)
+        retire(r1)
+        let r2 = try freshReceiver("bench_w_recv_o\(size)")
+        let over = try send([size], reps: 1, timeoutMs: 5000, tag: "over\(size)", receiver: "bench_w_recv_o\(size)")
+        retire(r2)
+        results.copyData.append((size, parse(over, size: size, target: 0), parse(over, size: size, target: 1), h2w))
+        log("\(size) bytes: \(over) host→Win: \(h2w.failure ?? "ok")")
+    }
 }
 
 // MARK: 6. Host memory
