@@ -44,7 +44,7 @@ if [ "${BENCH_SKIP_CODEC:-0}" != 1 ]; then
   if (cd "$ROOT/Benchmarks" && timeout 600 "$SWIFT" package --allow-writing-to-package-directory benchmark \
         --target SIPCCodec --format markdown --no-progress) > "$CODEC.raw" 2>&1; then
     # Keep the tables, drop the build chatter.
-    sed -n '/^#\|^|/p;/^$/p' "$CODEC.raw" | cat -s > "$CODEC"
+    sed -n '/^###\|^|/p;/^$/p' "$CODEC.raw" | cat -s > "$CODEC"
     CODEC_ARGS=(--codec "$CODEC")
   else
     echo "bench: the codec microbenchmarks failed; the report says so"
