@@ -88,8 +88,10 @@ demo-gui: deps-gui shim prefix swift
 test-swift:
 	$(SWIFT) test $(SWIFT_FLAGS)
 
+# Side by side, in one run on one prefix (release builds); writes docs/BENCHMARKS.md and docs/benchmarks.svg.
 bench: deps shim prefix
-	cd Benchmarks && $(RUN_ENV) $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown --path ../docs/bench-raw || true
+	SWIFT="$(SWIFT)" WINE="$(WINE)" WINESERVER="$(WINESERVER)" WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" \
+	  scripts/bench.sh
 
 clean:
 	rm -rf .build Benchmarks/.build
