@@ -36,7 +36,7 @@ static int handshake(struct shim_context *ctx)
 
     send_hello(ctx);
     while (!ctx->quit) {
-        f = queue_pop(ctx);
+        f = queue_pop_or_arm(ctx);
         if (f == NULL) {
             if (WaitForSingleObject(ctx->wakeEvent, INFINITE) == WAIT_FAILED) {
                 shim_log_win32(ctx, "WaitForSingleObject(wakeEvent)", GetLastError());
@@ -76,29 +76,40 @@ static int handshake(struct shim_context *ctx)
     return 0;
 }
 
-/* Host frames and window messages until someone says goodbye. */
+/* Host frames and window messages until someone says goodbye. Host frames
+ * go first. The message queue is read only when there may be something in
+ * it (at the start, after the wait said so, and after a PeekMessage that
+ * returned a message): an empty PeekMessage is a wineserver request, and
+ * MWMO_INPUTAVAILABLE ends the wait at once when input is already queued. */
 static void main_loop(struct shim_context *ctx)
 {
     struct frame *f;
+    int peek = 1;
     MSG msg;
     DWORD rc;
 
     while (!ctx->quit) {
-        f = queue_pop(ctx);
+        f = peek ? queue_pop(ctx) : queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
             continue;
         }
-        if (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE)) {
-            if (msg.message == WM_QUIT)
-                LOG_INFO(ctx, "ignoring WM_QUIT");
-            else
-                shim_dispatch_posted(ctx, &msg);
+        if (peek) {
+            /* Runs the messages sent to us inside; returns a posted one. */
+            peek = PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE);
+            if (peek) {
+                if (msg.message == WM_QUIT)
+                    LOG_INFO(ctx, "ignoring WM_QUIT");
+                else
+                    shim_dispatch_posted(ctx, &msg);
+            }
             continue;
         }
         rc = MsgWaitForMultipleObjectsEx(1, &ctx->wakeEvent, INFINITE, QS_ALLINPUT,
                                          MWMO_INPUTAVAILABLE);
-        if (rc == WAIT_FAILED) {
+        if (rc == WAIT_OBJECT_0 + 1) {
+            peek = 1;
+        } else if (rc == WAIT_FAILED) {
             shim_log_win32(ctx, "MsgWaitForMultipleObjectsEx", GetLastError());
             Sleep(1);
         }

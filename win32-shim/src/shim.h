@@ -40,6 +40,12 @@ enum frame_kind {
     FRAME_BAD       /* the header broke the rules; `error` says how */
 };
 
+struct shim_context;
+
+/* Frames are recycled: frame_free puts a frame (and its payload buffer, when
+ * that is small) back on the reader's free list. A handler may still take
+ * f->payload (set it to NULL and free() it later): the buffer is a plain
+ * malloc block of `capacity` bytes. */
 struct frame {
     struct frame *next;
     enum frame_kind kind;
@@ -48,6 +54,8 @@ struct frame {
     uint32_t length;  /* payload bytes */
     uint8_t *payload; /* heap, may be NULL when length == 0 */
     char error[160];  /* FRAME_BAD / FRAME_EOF text */
+    uint32_t capacity;           /* bytes allocated at payload */
+    struct shim_context *owner;  /* whose free list frame_free returns it to */
 };
 
 /* --------------------------------------------------------- payload codecs */
@@ -128,13 +136,22 @@ struct shim_context {
 
     /* reader thread and its queue (the only state shared between threads) */
     HANDLE readerThread;
-    /* Manual reset. Set when a frame is queued or a SEND_COPYDATA worker
-     * finishes; queue_pop resets it whenever it finds the queue empty, so a
-     * waiter re-checks its condition after every wake-up. */
+    /* Auto reset: the wait that consumes it clears it. Set by the reader
+     * when it queues frames while the main thread is (about to be) blocked
+     * (mainWaiting), and by a SEND_COPYDATA worker when it finishes. Every
+     * waiter re-checks its condition and the queue after each wake-up, so a
+     * stale signal costs one spurious wake-up and no wake-up is lost. */
     HANDLE wakeEvent;
-    CRITICAL_SECTION queueLock;
+    CRITICAL_SECTION queueLock; /* guards the queue, mainWaiting, the free list */
     struct frame *queueHead;
     struct frame *queueTail;
+    /* Set (under queueLock) by queue_pop_or_arm when the main thread found
+     * the queue empty and is going to wait on wakeEvent; cleared by the next
+     * pop or by the reader when it signals. Lets the reader skip SetEvent
+     * (a wineserver request) while the main thread is busy anyway. */
+    int mainWaiting;
+    struct frame *freeFrames; /* recycled frames (reader.c) */
+    unsigned nfreeFrames;
 
     /* lifetime */
     int handshakeDone;
@@ -207,6 +224,10 @@ void protocol_error(struct shim_context *ctx, uint32_t reason, const char *fmt, 
 /* reader.c */
 int reader_start(struct shim_context *ctx);
 struct frame *queue_pop(struct shim_context *ctx);
+/* Like queue_pop, but when the queue is empty it records that the main
+ * thread is about to wait on wakeEvent: call it right before that wait,
+ * and wait only when it returns NULL. */
+struct frame *queue_pop_or_arm(struct shim_context *ctx);
 void shim_wake(struct shim_context *ctx); /* any thread: wake the main thread's wait */
 void frame_free(struct frame *f);
 

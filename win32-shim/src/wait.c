@@ -36,7 +36,8 @@ static void service_sent_messages(struct shim_context *ctx)
 
     /* PM_QS_SENDMESSAGE: run the messages sent to this thread (and the
      * SendMessageCallback completions); posted ones stay queued for the
-     * main loop. */
+     * main loop. Called only when the wait below said a sent message is
+     * there: each empty PeekMessage is a wineserver request. */
     while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE | PM_QS_SENDMESSAGE)) {
         if (msg.message == WM_QUIT) {
             LOG_INFO(ctx, "ignoring WM_QUIT");
@@ -74,23 +75,25 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
         if (timeoutMs && elapsed >= timeoutMs)
             return WAIT_EXPIRED;
 
-        f = queue_pop(ctx);
+        /* Host frames first; when there are none, tell the reader we wait. */
+        f = queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
             continue;
         }
-        service_sent_messages(ctx);
-        if (done(arg) || ctx->quit)
-            continue;
 
         slice = INFINITE;
         if (timeoutMs)
             slice = (DWORD)(timeoutMs - elapsed);
         if (watch && slice > WATCH_POLL_MS)
             slice = WATCH_POLL_MS;
+        /* MWMO_INPUTAVAILABLE: a sent message that is already queued ends
+         * the wait at once, so no PeekMessage is needed before it. */
         rc = MsgWaitForMultipleObjectsEx(1, &ctx->wakeEvent, slice, QS_SENDMESSAGE,
                                          MWMO_INPUTAVAILABLE);
-        if (rc == WAIT_FAILED) {
+        if (rc == WAIT_OBJECT_0 + 1) {
+            service_sent_messages(ctx);
+        } else if (rc == WAIT_FAILED) {
             shim_log_win32(ctx, "MsgWaitForMultipleObjectsEx", GetLastError());
             Sleep(1); /* do not spin flat out if this keeps failing */
         }
