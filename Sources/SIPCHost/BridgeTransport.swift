@@ -13,15 +13,18 @@ public enum TransportEvent: Equatable, Sendable {
 /// The seam between the call loop and the shim: write a frame, receive the next event.
 ///
 /// ``PipeTransport`` is the real one (pipes to `sipc-shim.exe` under Wine); tests use an in-memory fake.
-/// The call loop uses a transport from one thread at a time; ``terminate()`` may be called from any thread.
+/// The call loop uses a transport from one thread at a time: ``receive(deadline:)`` is called only by the call
+/// loop's thread (``PipeTransport`` reads the pipe on that thread), and never by two threads at once.
+/// ``terminate()`` may be called from any thread.
 public protocol BridgeTransport: AnyObject {
     /// Writes one frame to the shim, blocking until it is all written.
     /// - Parameter frame: The frame.
     /// - Throws: ``BridgeError/io(operation:errno:)`` when the pipe is broken or closed.
     func send(_ frame: PipeFrame) throws(BridgeError)
 
-    /// Waits for the next event.
-    /// - Parameter deadline: When to give up; `nil` waits for as long as it takes.
+    /// Waits for the next event. Called by the call loop's thread only.
+    /// - Parameter deadline: When to give up; `nil` waits for as long as it takes. An event that is already
+    ///   there is returned even when the deadline has passed.
     /// - Returns: The event, or `nil` when the deadline passed first.
     func receive(deadline: ContinuousClock.Instant?) -> TransportEvent?
 
@@ -34,7 +37,9 @@ public protocol BridgeTransport: AnyObject {
 
 /// A thread-safe queue of transport events with a blocking, deadline-bounded take.
 ///
-/// Producers (reader and exit-watcher threads) call ``post(_:)``; the call-loop thread calls ``next(deadline:)``.
+/// For transports whose events are produced on other threads: producers call ``post(_:)``; the call-loop
+/// thread calls ``next(deadline:)``. ``PipeTransport`` does not use it (it reads the pipe on the call loop's
+/// thread, which saves two thread wake-ups per frame).
 public final class TransportInbox: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()

@@ -120,6 +120,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Calls `handler` once, on the watcher thread, when the process has ended (at once if it already has).
+    ///
+    /// The handler runs after the process was reaped and its status recorded: ``exitStatus`` is already set
+    /// when it runs (``PipeTransport`` relies on this: its exit doorbell is closed from such a handler).
     public func onExit(_ handler: @escaping @Sendable (ProcessExitStatus) -> Void) {
         condition.lock()
         if let status {

@@ -9,25 +9,40 @@ import Logging
 
 /// The real transport: frames over the shim's standard input and output.
 ///
-/// **Threads.** A dedicated reader thread reads the shim's stdout (`poll` + `read`, any chunk size), feeds a
-/// ``PipeFrameDecoder`` and posts each frame to a ``TransportInbox``. The child's watcher thread reports the
-/// exit; the `exited` event is posted only once the reader has drained everything the shim wrote (the reader
-/// notices a dead process whose pipe has gone quiet), so a final `REPLY` or `GOODBYE` is never lost. EOF is not
-/// needed and not trusted: Wine helpers may hold the write end open.
+/// **Threads.** There is no reader thread: ``receive(deadline:)`` reads the shim's stdout on the calling thread
+/// (the call loop), so a frame goes from the pipe to the caller without a hand-off between threads. It `poll`s
+/// two descriptors, the stdout pipe and an *exit doorbell* (a pipe whose only write end is closed by the child's
+/// watcher thread once the process has been reaped, see ``ChildProcess/onExit(_:)``), `read`s whatever is
+/// there into a ``PipeFrameDecoder`` and returns one event. Only one thread may be inside ``receive(deadline:)``
+/// at a time (calls are serialised by a lock; the call loop is the only caller). ``send(_:)``,
+/// ``closeOutput()`` and ``terminate()`` may be called from any thread.
+///
+/// **Order of events.** Every frame the shim wrote before it exited is delivered before `exited`: the doorbell
+/// rings only after the process has ended, when all its writes are in the pipe, and `receive` then reads the
+/// pipe until it is empty before it reports the exit. The exit is taken from the process status, never from
+/// EOF (Wine helpers may keep the write end open); EOF only stops the reading. A malformed stream yields
+/// `failed(.protocolViolation)` after the frames before it; then only `exited` follows. After `exited`,
+/// `receive` returns `nil` at its deadline (with no deadline it returns the same `exited` again rather than
+/// hang).
 ///
 /// **File descriptors.** The transport owns both descriptors passed to it, on success and on failure:
-/// `outputFD` (read end of the shim's stdout) is closed by the reader thread when it stops; `inputFD` (write end
-/// of the shim's stdin) is closed by ``closeOutput()`` or, at the latest, by `deinit`.
+/// `outputFD` (read end of the shim's stdout, made non-blocking) is closed by ``receive(deadline:)`` when it
+/// delivers `exited`, or at the latest by `deinit`; `inputFD` (write end of the shim's stdin) is closed by
+/// ``closeOutput()`` or, at the latest, by `deinit`. The doorbell's read end is the transport's (closed with
+/// `outputFD`); its write end belongs to the exit handler registered on ``process``, which closes it when the
+/// process ends (if the transport is dropped first, that end stays open until then).
 public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     /// The shim process this transport talks to.
     public let process: ChildProcess
-    private let inbox = TransportInbox()
     private let logger: Logger
     // Guarded by `writeLock`.
     private let writeLock = NSLock()
     private var inputFD: Int32
+    // Guarded by `receiveLock`: the state of the receiving side, touched only by `receive` and `deinit`.
+    private let receiveLock = NSLock()
+    private var reader: PipeReader
 
-    /// Starts reading from the shim.
+    /// Prepares to talk to the shim.
     /// - Parameters:
     ///   - process: The running shim.
     ///   - inputFD: The write end of the shim's stdin; owned by the transport from now on.
@@ -40,13 +55,13 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         self.process = process
         self.inputFD = inputFD
         self.logger = logger
-        let reader = PipeReader(fd: outputFD, process: process, inbox: inbox, logger: logger)
-        let thread = Thread { reader.run() }
-        thread.name = "sipb-read-\(process.pid)"
-        thread.start()
+        reader = PipeReader(fd: outputFD, process: process, logger: logger)
     }
 
-    deinit { closeOutput() }
+    deinit {
+        closeOutput()
+        reader.release()
+    }
 
     public func send(_ frame: PipeFrame) throws(BridgeError) {
         let header: [UInt8]
@@ -84,8 +99,13 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         }
     }
 
+    /// Reads the shim's stdout on the calling thread until an event is ready or `deadline` passes.
+    ///
+    /// A frame that is already in the pipe is returned even when the deadline has passed.
     public func receive(deadline: ContinuousClock.Instant?) -> TransportEvent? {
-        inbox.next(deadline: deadline)
+        receiveLock.lock()
+        defer { receiveLock.unlock() }
+        return reader.receive(deadline: deadline)
     }
 
     public func closeOutput() {
@@ -102,57 +122,177 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     }
 }
 
-/// The reader thread's state: the fd it owns and the decoder.
-private final class PipeReader: @unchecked Sendable {
-    let fd: Int32
-    let process: ChildProcess
-    let inbox: TransportInbox
-    let logger: Logger
-    // Touched only by the reader thread.
-    var decoder = PipeFrameDecoder()
+/// The receiving side of a ``PipeTransport``: the stdout pipe, the exit doorbell, the decoder and where the
+/// stream stands. Not thread-safe: the transport serialises access.
+private struct PipeReader {
+    /// The read end of the shim's stdout (non-blocking); -1 once closed.
+    private var fd: Int32
+    /// The read end of the exit doorbell; -1 once the exit is known, or when no doorbell could be made (then the
+    /// exit status is checked at least every 20 ms instead).
+    private var bell: Int32
+    private let process: ChildProcess
+    private let logger: Logger
+    private var decoder = PipeFrameDecoder()
+    private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+    /// Whether the pipe is still read (false after EOF, a read error, a framing error, or the final drain).
+    private var reading = true
+    /// A read error to report once the frames decoded before it are out.
+    private var pendingFailure: BridgeError?
+    /// Whether `failed` was delivered: no frame follows it.
+    private var failed = false
+    /// The process status, once the doorbell rang.
+    private var exit: ProcessExitStatus?
+    /// Whether `exited` was delivered.
+    private var finished = false
 
-    init(fd: Int32, process: ChildProcess, inbox: TransportInbox, logger: Logger) {
-        (self.fd, self.process, self.inbox, self.logger) = (fd, process, inbox, logger)
+    init(fd: Int32, process: ChildProcess, logger: Logger) {
+        (self.fd, self.process, self.logger) = (fd, process, logger)
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+        if let doorbell = try? makePipe() {
+            bell = doorbell.read
+            let ringer = doorbell.write
+            // Runs on the watcher thread after the status is recorded (or here, if the process already ended).
+            process.onExit { _ in close(ringer) }
+        } else {
+            bell = -1
+            logger.warning("no exit doorbell (pipe failed); checking the shim's status every 20 ms")
+        }
     }
 
-    /// Reads until the shim has exited and its output is drained, EOF, or a framing error; then waits for the
-    /// exit and posts `exited` last.
-    func run() {
-        defer { close(fd) }
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
-        defer { chunk.deallocate() }
-        reading: while true {
-            var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pollFD, 1, 20)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                inbox.post(.failed(.io(operation: "poll shim stdout", errno: errno)))
-                break
+    /// Closes the descriptors and frees the buffer; called once, by the transport's `deinit`.
+    mutating func release() {
+        closeDescriptors()
+        chunk.deallocate()
+    }
+
+    private mutating func closeDescriptors() {
+        if fd >= 0 { _ = close(fd) }
+        if bell >= 0 { _ = close(bell) }
+        (fd, bell) = (-1, -1)
+    }
+
+    mutating func receive(deadline: ContinuousClock.Instant?) -> TransportEvent? {
+        while true {
+            if finished { return afterEnd(deadline: deadline) }
+            if !failed {
+                do {
+                    if let frame = try decoder.nextFrame() { return .frame(frame) }
+                } catch {
+                    logger.error("bad frame from the shim", metadata: ["error": "\(error)"])
+                    (failed, reading) = (true, false)
+                    return .failed(.protocolViolation(error))
+                }
+                if let pendingFailure {
+                    failed = true
+                    return .failed(pendingFailure)
+                }
             }
-            if ready == 0 {
-                if process.exitStatus != nil { break }  // dead and quiet: everything it wrote was read
-                continue
+            if let exit {
+                if reading {
+                    drain()
+                    continue
+                }
+                if decoder.bufferedByteCount > 0 && !failed {
+                    logger.debug(
+                        "shim output ended inside a frame", metadata: ["bytes": "\(decoder.bufferedByteCount)"])
+                }
+                finished = true
+                closeDescriptors()
+                return .exited(exit)
             }
+            if !waitAndRead(deadline: deadline) { return nil }
+        }
+    }
+
+    /// Waits (`poll`) until the pipe has bytes, the doorbell rings or `deadline` passes, and reads what came.
+    /// - Returns: False when the deadline passed with nothing new.
+    private mutating func waitAndRead(deadline: ContinuousClock.Instant?) -> Bool {
+        var timeout = Self.pollTimeout(until: deadline)
+        if bell < 0 && (timeout < 0 || timeout > 20) { timeout = 20 }
+        let (ready, outputEvents, bellEvents) = withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) {
+            fds -> (Int32, Int16, Int16) in
+            var count = 0
+            var outputIndex = -1
+            var bellIndex = -1
+            if reading {
+                fds[count] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                (outputIndex, count) = (count, count + 1)
+            }
+            if bell >= 0 {
+                fds[count] = pollfd(fd: bell, events: Int16(POLLIN), revents: 0)
+                (bellIndex, count) = (count, count + 1)
+            }
+            let ready = poll(fds.baseAddress, nfds_t(count), timeout)
+            return (
+                ready, outputIndex >= 0 ? fds[outputIndex].revents : 0, bellIndex >= 0 ? fds[bellIndex].revents : 0
+            )
+        }
+        if ready < 0 {
+            if errno == EINTR { return true }
+            let error = BridgeError.io(operation: "poll shim stdout", errno: errno)
+            // Stop reading; the exit is still learnt from the status (20 ms checks without the doorbell).
+            if reading { (reading, pendingFailure) = (false, pendingFailure ?? error) }
+            if bell >= 0 { _ = close(bell) }
+            bell = -1
+            return true
+        }
+        if bellEvents != 0 || bell < 0, let status = bell < 0 ? process.exitStatus : process.waitForExit(timeout: nil) {
+            exit = status
+            if bell >= 0 { _ = close(bell) }
+            bell = -1
+        }
+        if outputEvents != 0 { readOnce() }
+        if ready == 0, exit == nil, let deadline, ContinuousClock.now >= deadline { return false }
+        return true
+    }
+
+    /// One `read` of what the pipe holds into the decoder.
+    /// - Returns: The byte count, 0 at EOF or on an error (both stop the reading), -1 when nothing was there.
+    @discardableResult
+    private mutating func readOnce() -> Int {
+        while true {
             let count = read(fd, chunk.baseAddress, chunk.count)
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                inbox.post(.failed(.io(operation: "read shim stdout", errno: errno)))
-                break
+            if count > 0 {
+                decoder.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+                return count
             }
-            if count == 0 { break }  // EOF: the shim closed stdout (or died); the exit status decides the rest
-            decoder.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
-            do {
-                while let frame = try decoder.nextFrame() { inbox.post(.frame(frame)) }
-            } catch {
-                logger.error("bad frame from the shim", metadata: ["error": "\(error)"])
-                inbox.post(.failed(.protocolViolation(error)))
-                break reading
+            if count == 0 {
+                reading = false  // EOF: the shim closed stdout (or died); the exit status decides the rest
+                return 0
             }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return -1 }
+            (reading, pendingFailure) = (false, .io(operation: "read shim stdout", errno: errno))
+            return 0
         }
-        if decoder.bufferedByteCount > 0 {
-            logger.debug("shim output ended inside a frame", metadata: ["bytes": "\(decoder.bufferedByteCount)"])
+    }
+
+    /// After the exit: reads everything the pipe holds now (all the shim wrote is there), then stops reading.
+    /// Stops at the first short read, so a grandchild that keeps writing cannot hold the exit back.
+    private mutating func drain() {
+        while reading, readOnce() == chunk.count {}
+        reading = false
+    }
+
+    /// After `exited`: nothing more comes.
+    private func afterEnd(deadline: ContinuousClock.Instant?) -> TransportEvent? {
+        guard let deadline else { return exit.map { .exited($0) } }
+        while true {
+            let timeout = Self.pollTimeout(until: deadline)
+            if timeout <= 0 { return nil }
+            _ = poll(nil, 0, timeout)
         }
-        let status = process.waitForExit(timeout: nil) ?? .signaled(0)
-        inbox.post(.exited(status))
+    }
+
+    /// Milliseconds from now to `deadline`, rounded up (so a wake-up is never early); -1 for no deadline.
+    private static func pollTimeout(until deadline: ContinuousClock.Instant?) -> Int32 {
+        guard let deadline else { return -1 }
+        let left = ContinuousClock.now.duration(to: deadline)
+        if left <= .zero { return 0 }
+        let (seconds, attoseconds) = left.components
+        let perMillisecond: Int64 = 1_000_000_000_000_000
+        let milliseconds = seconds * 1000 + (attoseconds + perMillisecond - 1) / perMillisecond
+        return Int32(clamping: milliseconds)
     }
 }

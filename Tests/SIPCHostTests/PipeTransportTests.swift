@@ -77,4 +77,81 @@ struct PipeTransportTests {
             for _ in 0..<3 { _ = try connection.isWindow(.null) }
         }
     }
+
+    // MARK: receive(deadline:) on the calling thread, without BridgeConnection
+
+    /// The next event, waiting at most 5 s.
+    private func next(_ transport: PipeTransport) -> TransportEvent? {
+        transport.receive(deadline: .now + .seconds(5))
+    }
+
+    @Test("more than a pipe's worth of frames, then exit with a grandchild holding the pipe: all frames, then exited")
+    func everyFrameBeforeExit() throws {
+        // 2000 frames of 112 bytes (224 KB) exceed the 64 KiB pipe, so the child exits only after the host has
+        // read most of them; the background `sleep` keeps the write end open (no EOF) for 2 s.
+        let frames = (1...2000).map {
+            PipeFrame(type: .reply, tag: UInt32($0), payload: Array(repeating: UInt8($0 & 0xFF), count: 100))
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sipb-frames-\(getpid()).bin")
+        try Data(frames.flatMap(frameBytes)).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let transport = try nativeShim("cat '\(file.path)'; (sleep 2 &); exit 5")
+        let start = ContinuousClock.now
+        for frame in frames { #expect(next(transport) == .frame(frame)) }
+        #expect(next(transport) == .exited(.exited(5)))
+        #expect(ContinuousClock.now - start < .milliseconds(1500))
+    }
+
+    @Test("a child that exited before the first receive: its frames come first, even past the deadline")
+    func framesOfAChildAlreadyGone() throws {
+        let frames = (1...20).map { PipeFrame(type: .eventMessage, tag: UInt32($0), payload: [UInt8($0)]) }
+        let transport = try nativeShim(frames.map { printf(frameBytes($0)) }.joined(separator: "; ") + "; exit 0")
+        #expect(transport.process.waitForExit(timeout: .seconds(5)) == .exited(0))
+        // Everything is in the pipe already: a deadline in the past still gets each frame.
+        for frame in frames { #expect(transport.receive(deadline: .now - .seconds(1)) == .frame(frame)) }
+        #expect(next(transport) == .exited(.exited(0)))
+    }
+
+    @Test("deadlines: nil no earlier than the deadline, at once for a past one; after exited only nil at the deadline")
+    func deadlines() throws {
+        let transport = try nativeShim("cat > /dev/null")  // silent until its stdin closes
+        let start = ContinuousClock.now
+        #expect(transport.receive(deadline: start + .milliseconds(150)) == nil)
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(150) && waited < .seconds(1))
+        let pastStart = ContinuousClock.now
+        #expect(transport.receive(deadline: pastStart - .milliseconds(1)) == nil)
+        #expect(ContinuousClock.now - pastStart < .milliseconds(100))
+        transport.closeOutput()  // `cat` sees EOF and exits
+        #expect(next(transport) == .exited(.exited(0)))
+        let afterStart = ContinuousClock.now
+        #expect(transport.receive(deadline: afterStart + .milliseconds(50)) == nil)
+        #expect(ContinuousClock.now - afterStart >= .milliseconds(50))
+        #expect(transport.receive(deadline: nil) == .exited(.exited(0)))  // no deadline: no hang
+    }
+
+    @Test("a malformed stream: the frames before it, then failed(protocolViolation), then exited")
+    func malformedStream() throws {
+        let transport = try nativeShim(
+            [printf(hello), printf([7, 0, 0, 0, 1, 2, 3]), "exit 4"].joined(separator: "; "))
+        #expect(next(transport) == .frame(PipeFrame(type: .hello, payload: Pipe.Hello(processId: 99).bytes)))
+        #expect(next(transport) == .failed(.protocolViolation(.frameTooSmall(size: 7))))
+        #expect(next(transport) == .exited(.exited(4)))
+    }
+
+    @Test("EOF while the child lives is not an exit; a frame cut short by the exit is dropped")
+    func eofIsNotExit() throws {
+        let transport = try nativeShim(
+            [printf(hello), printf(Array(hello[..<10])), "exec 1>&-", "sleep 0.3", "exit 2"].joined(separator: "; "))
+        #expect(next(transport) == .frame(PipeFrame(type: .hello, payload: Pipe.Hello(processId: 99).bytes)))
+        #expect(transport.receive(deadline: .now + .milliseconds(100)) == nil)  // EOF seen, the child still runs
+        #expect(next(transport) == .exited(.exited(2)))
+    }
+
+    @Test("terminate() from another thread wakes a receive that has no deadline")
+    func terminateWakesReceive() throws {
+        let transport = try nativeShim("cat > /dev/null")
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { transport.terminate() }
+        #expect(transport.receive(deadline: nil) == .exited(.signaled(SIGKILL)))
+    }
 }
