@@ -27,6 +27,14 @@ public struct SendOutcome: Equatable, Sendable {
     public var lastError: UInt32
 }
 
+/// The outcome of ``BridgeConnection/callMapped(_:writing:to:message:wParam:lParam:timeout:reading:)``.
+public struct MappedCallOutcome: Equatable, Sendable {
+    /// The send's `LRESULT`, whether it was delivered, and `GetLastError()`.
+    public var send: SendOutcome
+    /// The bytes of each read, in the order asked; empty when the send was not delivered.
+    public var reads: [[UInt8]]
+}
+
 /// A handle created by the shim, and whether its name already existed.
 public struct CreatedObject: Equatable, Sendable {
     /// The shim's handle.
@@ -262,6 +270,45 @@ extension BridgeConnection {
     /// - Throws: As ``readMapping(_:offset:length:)``.
     public func writeMapping(_ handle: ShimHandle, offset: UInt32, bytes: [UInt8]) throws(BridgeError) {
         _ = try perform(Pipe.WriteMapping(handle: handle, offset: offset, data: bytes))
+    }
+
+    /// Writes into a mapping's view, sends a message, and reads from the view once the send completed, in one
+    /// round trip (`CALL_MAPPED`): the three steps of a call whose frame lives in a mapping only the shim can
+    /// reach.
+    /// - Parameters:
+    ///   - handle: A mapping handle from ``openMapping(name:)`` or ``createMapping(name:size:devShmFile:)``.
+    ///   - writes: At most 4 spans, written in order before the send.
+    ///   - window: The target.
+    ///   - message: The message id.
+    ///   - wParam: `WPARAM`.
+    ///   - lParam: `LPARAM`.
+    ///   - timeout: How long the shim waits for completion (`nil`: no limit).
+    ///   - reads: At most 4 spans, read in order after a delivered send (whatever its `LRESULT`).
+    /// - Returns: The send's outcome and the bytes read (none when not delivered).
+    /// - Throws: ``BridgeError/invalidArgument(_:)`` for more than 4 spans of either kind;
+    ///   ``BridgeError/requestFailed(request:status:lastError:message:)`` with `BAD_REQUEST` for a span past the
+    ///   view (nothing is written or sent then), `NOT_FOUND` for an unknown handle, `TIMEOUT` on expiry; or any
+    ///   connection error.
+    public func callMapped(
+        _ handle: ShimHandle, writing writes: [Pipe.CallMapped.Write], to window: WindowHandle, message: UInt32,
+        wParam: UInt64 = 0, lParam: UInt64 = 0, timeout: Duration? = nil, reading reads: [Pipe.CallMapped.Read]
+    ) throws(BridgeError) -> MappedCallOutcome {
+        let limit = Int(PipeProtocol.maxMappedSpans)
+        guard writes.count <= limit, reads.count <= limit else {
+            throw .invalidArgument("\(writes.count) writes and \(reads.count) reads, at most \(limit) of each")
+        }
+        let result = try perform(
+            Pipe.CallMapped(
+                handle: handle, writes: writes, hwnd: window, message: message, timeoutMs: Self.milliseconds(timeout),
+                wParam: wParam, lParam: lParam, reads: reads),
+            timeout: hostWait(for: timeout))
+        let send = SendOutcome(lresult: result.lresult, delivered: result.delivered, lastError: result.lastError)
+        guard result.delivered else { return MappedCallOutcome(send: send, reads: []) }
+        guard result.reads.map(\.count) == reads.map({ Int($0.length) }) else {
+            throw .invalidArgument(
+                "CALL_MAPPED returned reads of \(result.reads.map(\.count)) bytes, asked \(reads.map(\.length))")
+        }
+        return MappedCallOutcome(send: send, reads: result.reads)
     }
 
     /// Creates a (named) event in the shim.

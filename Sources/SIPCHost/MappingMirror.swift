@@ -2,7 +2,8 @@ import SIPC
 
 /// A local copy of a mapping that only the shim can reach (a Windows peer created it backed by the
 /// paging file): the host works on the copy and moves the bytes that matter through the shim
-/// (`READ_MAPPING` / `WRITE_MAPPING`) before and after each call.
+/// before and after each call: `CALL_MAPPED` for this side's own calls, pipelined `READ_MAPPING` /
+/// `WRITE_MAPPING` around the peer's.
 final class MappingMirror {
     let handle: ShimHandle
     let memory: UnsafeMutableRawPointer
@@ -38,31 +39,96 @@ final class MappingMirror {
 
     deinit { memory.deallocate() }
 
-    /// Data-area range `[start, end)` plus the header, clamped to the mapping, as mapping offsets.
-    private func spans(from start: Int, to end: Int) -> [(offset: Int, length: Int)] {
+    /// Data-area range `[start, end)` plus the header, clamped to the mapping, as mapping offsets; empty spans
+    /// left out.
+    func spans(from start: Int, to end: Int) -> [(offset: Int, length: Int)] {
         let header = SIPCConstants.sharedHeaderSize
         let lower = header + max(0, min(start, buffer.capacity))
         let upper = header + max(0, min(end, buffer.capacity))
         if lower <= header { return [(0, upper)] }
-        return [(0, header), (lower, upper - lower)]
+        return [(0, header), (lower, upper - lower)].filter { $0.length > 0 }
     }
 
-    /// Copies the header and data `[start, end)` from the peer's mapping into the local copy.
+    /// The local copy's bytes of a span.
+    private func bytes(of span: (offset: Int, length: Int)) -> [UInt8] {
+        [UInt8](UnsafeRawBufferPointer(start: memory + span.offset, count: span.length))
+    }
+
+    /// Puts bytes read from the peer's mapping into the local copy.
+    private func store(_ bytes: [UInt8], at span: (offset: Int, length: Int), from request: String)
+        throws(BridgeError)
+    {
+        guard bytes.count == span.length else {
+            throw .invalidArgument("\(request) returned \(bytes.count) bytes, asked \(span.length)")
+        }
+        bytes.withUnsafeBytes { (memory + span.offset).copyMemory(from: $0.baseAddress!, byteCount: span.length) }
+    }
+
+    /// Copies the header and data `[start, end)` from the peer's mapping into the local copy: one
+    /// `READ_MAPPING` per span, all sent before the first answer is awaited (one round trip).
     func pull(from start: Int, to end: Int) throws(BridgeError) {
-        for span in spans(from: start, to: end) where span.length > 0 {
-            let bytes = try bridge.readMapping(handle, offset: UInt32(span.offset), length: UInt32(span.length))
-            guard bytes.count == span.length else {
-                throw .invalidArgument("READ_MAPPING returned \(bytes.count) bytes, asked \(span.length)")
+        let spans = spans(from: start, to: end)
+        var pending: [PendingRequest<Pipe.ReadMapping>] = []
+        var failure: BridgeError?
+        for span in spans {
+            do {
+                pending.append(
+                    try bridge.start(
+                        Pipe.ReadMapping(handle: handle, offset: UInt32(span.offset), length: UInt32(span.length))))
+            } catch {
+                failure = error
+                break
             }
-            bytes.withUnsafeBytes { (memory + span.offset).copyMemory(from: $0.baseAddress!, byteCount: span.length) }
         }
+        // Every started request is finished, even after a failure, so that none is left waiting.
+        for (span, request) in zip(spans, pending) {
+            do { try store(try bridge.finish(request).bytes, at: span, from: "READ_MAPPING") } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
     }
 
-    /// Copies the header and data `[start, end)` of the local copy into the peer's mapping.
+    /// Copies the header and data `[start, end)` of the local copy into the peer's mapping: one
+    /// `WRITE_MAPPING` per span, all sent before the first answer is awaited (one round trip).
     func push(from start: Int, to end: Int) throws(BridgeError) {
-        for span in spans(from: start, to: end) where span.length > 0 {
-            let bytes = [UInt8](UnsafeRawBufferPointer(start: memory + span.offset, count: span.length))
-            try bridge.writeMapping(handle, offset: UInt32(span.offset), bytes: bytes)
+        var pending: [PendingRequest<Pipe.WriteMapping>] = []
+        var failure: BridgeError?
+        for span in spans(from: start, to: end) {
+            do {
+                pending.append(
+                    try bridge.start(
+                        Pipe.WriteMapping(handle: handle, offset: UInt32(span.offset), data: bytes(of: span))))
+            } catch {
+                failure = error
+                break
+            }
         }
+        for request in pending {
+            do { _ = try bridge.finish(request) } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// A call whose frame is in this mapping, in one round trip (`CALL_MAPPED`): pushes the header and data
+    /// `frame`, sends the message, and when it was delivered pulls the header and data `outputs` into the local
+    /// copy (whatever the `LRESULT`, so the copy stays what the peer's mapping holds).
+    func call(
+        pushing frame: Range<Int>, pulling outputs: Range<Int>, to window: WindowHandle, message: UInt32,
+        wParam: UInt64, lParam: UInt64, timeout: Duration?
+    ) throws(BridgeError) -> SendOutcome {
+        let writes = spans(from: frame.lowerBound, to: frame.upperBound).map { span in
+            Pipe.CallMapped.Write(offset: UInt32(span.offset), data: bytes(of: span))
+        }
+        let reads = spans(from: outputs.lowerBound, to: outputs.upperBound)
+        let result = try bridge.callMapped(
+            handle, writing: writes, to: window, message: message, wParam: wParam, lParam: lParam, timeout: timeout,
+            reading: reads.map { Pipe.CallMapped.Read(offset: UInt32($0.offset), length: UInt32($0.length)) })
+        if result.send.delivered {
+            for (span, bytes) in zip(reads, result.reads) { try store(bytes, at: span, from: "CALL_MAPPED") }
+        }
+        return result.send
     }
 }

@@ -713,6 +713,137 @@ public enum Pipe {
         public func write(to w: inout PayloadWriter) { w.writeU32(processId) }
     }
 
+    /// `CALL_MAPPED`: `u64 handle, u32 writeCount (≤ 4), writeCount × (u32 offset, bytes data), u64 hwnd, u32 msg,
+    /// u32 timeoutMs, u64 wParam, u64 lParam, u32 readCount (≤ 4), readCount × (u32 offset, u32 length)`.
+    ///
+    /// The shim writes the spans into the mapping's view, sends the message as `SEND_MESSAGE` does, then reads
+    /// the spans back, all in one round trip.
+    public struct CallMapped: PipeRequest {
+        public static let frameType = FrameType.callMapped
+        /// Bytes to write at an offset of the view, before the send.
+        public struct Write: Hashable, Sendable {
+            /// Where, from the start of the view.
+            public var offset: UInt32
+            /// What.
+            public var data: [UInt8]
+            /// Creates a write.
+            public init(offset: UInt32, data: [UInt8]) { (self.offset, self.data) = (offset, data) }
+        }
+        /// A range of the view to read after the send.
+        public struct Read: Hashable, Sendable {
+            /// Where, from the start of the view.
+            public var offset: UInt32
+            /// How many bytes.
+            public var length: UInt32
+            /// Creates a read.
+            public init(offset: UInt32, length: UInt32) { (self.offset, self.length) = (offset, length) }
+        }
+
+        /// The mapping (from `OPEN_MAPPING` or `CREATE_MAPPING`).
+        public var handle: ShimHandle
+        /// Done in order before the send (at most ``PipeProtocol/maxMappedSpans``).
+        public var writes: [Write]
+        /// The target window.
+        public var hwnd: WindowHandle
+        /// The message.
+        public var message: UInt32
+        /// 0 = no timeout.
+        public var timeoutMs: UInt32
+        /// `WPARAM`.
+        public var wParam: UInt64
+        /// `LPARAM`.
+        public var lParam: UInt64
+        /// Done in order after a delivered send (at most ``PipeProtocol/maxMappedSpans``).
+        public var reads: [Read]
+        /// Creates the request.
+        public init(
+            handle: ShimHandle, writes: [Write], hwnd: WindowHandle, message: UInt32, timeoutMs: UInt32,
+            wParam: UInt64, lParam: UInt64, reads: [Read]
+        ) {
+            (self.handle, self.writes, self.hwnd, self.message) = (handle, writes, hwnd, message)
+            (self.timeoutMs, self.wParam, self.lParam, self.reads) = (timeoutMs, wParam, lParam, reads)
+        }
+
+        static func readCount(_ r: inout PayloadReader, _ field: String) throws(PipeProtocolError) -> UInt32 {
+            let count = try r.readU32(field)
+            guard count <= PipeProtocol.maxMappedSpans else {
+                throw .countTooLarge(frame: r.frame, field: field, count: count, limit: PipeProtocol.maxMappedSpans)
+            }
+            return count
+        }
+
+        static func checkCount(_ count: Int, _ field: String) throws(PipeProtocolError) {
+            guard count <= Int(PipeProtocol.maxMappedSpans) else {
+                throw .countTooLarge(
+                    frame: frameType, field: field, count: UInt32(clamping: count), limit: PipeProtocol.maxMappedSpans)
+            }
+        }
+
+        public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
+            handle = ShimHandle(rawValue: try r.readU64("handle"))
+            var writes: [Write] = []
+            for _ in 0..<(try Self.readCount(&r, "writeCount")) {
+                writes.append(Write(offset: try r.readU32("offset"), data: try r.readBytes("data")))
+            }
+            self.writes = writes
+            hwnd = WindowHandle(rawValue: try r.readU64("hwnd"))
+            message = try r.readU32("msg")
+            timeoutMs = try r.readU32("timeoutMs")
+            wParam = try r.readU64("wParam")
+            lParam = try r.readU64("lParam")
+            var reads: [Read] = []
+            for _ in 0..<(try Self.readCount(&r, "readCount")) {
+                reads.append(Read(offset: try r.readU32("offset"), length: try r.readU32("length")))
+            }
+            self.reads = reads
+        }
+
+        public func write(to w: inout PayloadWriter) throws(PipeProtocolError) {
+            try Self.checkCount(writes.count, "writeCount")
+            try Self.checkCount(reads.count, "readCount")
+            w.writeU64(handle.rawValue)
+            w.writeU32(UInt32(writes.count))
+            for write in writes {
+                w.writeU32(write.offset)
+                try w.writeBytes(write.data, "data")
+            }
+            w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(timeoutMs); w.writeU64(wParam)
+            w.writeU64(lParam)
+            w.writeU32(UInt32(reads.count))
+            for read in reads { w.writeU32(read.offset); w.writeU32(read.length) }
+        }
+
+        /// `i64 lresult, u32 delivered, u32 lastError, u32 readCount, readCount × bytes`.
+        public struct Result: PipePayload {
+            /// The target's return value (0 when not delivered).
+            public var lresult: Int64
+            /// False when the target died or was not a window (then there are no reads).
+            public var delivered: Bool
+            /// `GetLastError()` after the send.
+            public var lastError: UInt32
+            /// The bytes of each read, in the request's order.
+            public var reads: [[UInt8]]
+            /// Creates the result.
+            public init(lresult: Int64, delivered: Bool, lastError: UInt32 = 0, reads: [[UInt8]]) {
+                (self.lresult, self.delivered, self.lastError, self.reads) = (lresult, delivered, lastError, reads)
+            }
+            public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
+                lresult = try r.readI64("lresult")
+                delivered = try r.readU32("delivered") != 0
+                lastError = try r.readU32("lastError")
+                var reads: [[UInt8]] = []
+                for _ in 0..<(try CallMapped.readCount(&r, "readCount")) { reads.append(try r.readBytes("data")) }
+                self.reads = reads
+            }
+            public func write(to w: inout PayloadWriter) throws(PipeProtocolError) {
+                try CallMapped.checkCount(reads.count, "readCount")
+                w.writeI64(lresult); w.writeU32(delivered ? 1 : 0); w.writeU32(lastError)
+                w.writeU32(UInt32(reads.count))
+                for read in reads { try w.writeBytes(read, "data") }
+            }
+        }
+    }
+
     /// A single `str16`.
     public struct Text: PipePayload {
         /// The string.

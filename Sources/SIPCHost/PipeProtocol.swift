@@ -22,6 +22,8 @@ public enum PipeProtocol {
     public static let maxStr16Units: UInt32 = 32767
     /// `SIPB_MAX_WINDOW_MESSAGES`: the most messages one `CREATE_WINDOW` may relay.
     public static let maxWindowMessages: UInt32 = 256
+    /// `SIPB_MAX_MAPPED_SPANS`: the most writes, and the most reads, of one `CALL_MAPPED`.
+    public static let maxMappedSpans: UInt32 = 4
 
     /// The smallest legal value of the size field (a frame with an empty payload).
     public static let minFrameSize: UInt32 = UInt32(frameHeaderTailSize)
@@ -45,6 +47,7 @@ public enum PipeProtocol {
             ("SIPB_MAX_WINDOW_MESSAGES", UInt64(maxWindowMessages)),
         ]
         + FrameType.known.map { ("SIPB_T_\($0.name)", UInt64($0.rawValue)) }
+        + [("SIPB_MAX_MAPPED_SPANS", UInt64(maxMappedSpans))]
         + ReplyStatus.known.map { ("SIPB_S_\($0.name)", UInt64($0.rawValue)) }
         + WindowKind.known.map { ("SIPB_WINDOW_\($0.name)", UInt64($0.rawValue)) }
         + [("SIPB_MAPPING_DEV_SHM", UInt64(MappingFlags.devShm.rawValue))]
@@ -103,6 +106,8 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let closeHandle = FrameType(rawValue: 0x010E)
     /// `SIPB_T_GET_PROCESS_IMAGE`
     public static let getProcessImage = FrameType(rawValue: 0x010F)
+    /// `SIPB_T_CALL_MAPPED`: writes into a mapping, `SEND_MESSAGE`, reads from the mapping, in one round trip.
+    public static let callMapped = FrameType(rawValue: 0x0110)
     /// `SIPB_T_EV_MESSAGE`: shim → host; tag ≠ 0 for a sent message, 0 for a posted one.
     public static let eventMessage = FrameType(rawValue: 0x0200)
     /// `SIPB_T_EV_COPYDATA`: shim → host, tag ≠ 0.
@@ -120,6 +125,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
         ("READ_MAPPING", readMapping.rawValue), ("WRITE_MAPPING", writeMapping.rawValue),
         ("CREATE_EVENT", createEvent.rawValue), ("OPEN_EVENT", openEvent.rawValue),
         ("CLOSE_HANDLE", closeHandle.rawValue), ("GET_PROCESS_IMAGE", getProcessImage.rawValue),
+        ("CALL_MAPPED", callMapped.rawValue),
         ("EV_MESSAGE", eventMessage.rawValue), ("EV_COPYDATA", eventCopyData.rawValue),
     ]
 

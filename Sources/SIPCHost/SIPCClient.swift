@@ -6,7 +6,10 @@ import SIPC
 ///
 /// The server created the mappings (backed by the paging file, which Linux cannot map), so the
 /// shim opens them and the host works on local copies, moving the frame bytes through the shim
-/// around each call. All methods run on the bridge's call-loop thread.
+/// around each call: one `CALL_MAPPED` per call to the server; for a call from the server, the
+/// header and slot are pulled with two pipelined `READ_MAPPING`s (one round trip) and pushed back
+/// with two pipelined `WRITE_MAPPING`s before the answer. All methods run on the bridge's
+/// call-loop thread.
 public final class SIPCClient {
     /// The bridge it runs on.
     public let bridge: BridgeConnection
@@ -119,6 +122,7 @@ public final class SIPCClient {
             case .v2:
                 guard message.wParam < UInt64(layout.stackSize) else { return 0 }
                 let range = try layout.range(ofSlot: Int(message.wParam), capacity: mirror.buffer.capacity)
+                // Header and slot: two READ_MAPPINGs in flight at once, then (if handled) two WRITE_MAPPINGs.
                 try mirror.pull(from: range.lowerBound, to: range.upperBound)
                 let outcome = router.dispatchV2(
                     slot: Int(message.wParam), layout: layout, buffer: mirror.buffer, context: peer)

@@ -53,6 +53,10 @@ public final class SIPCPeer {
     /// are local copies, synchronised through the shim around every call.
     var sendMirror: MappingMirror?
     var receiveMirror: MappingMirror?
+    /// With a ``sendMirror``: true makes each call one `CALL_MAPPED`; false makes it `WRITE_MAPPING`,
+    /// `SEND_MESSAGE`, `READ_MAPPING` (three round trips; kept to measure against, and for a shim without
+    /// `CALL_MAPPED`).
+    var mirrorsInOneRoundTrip = true
     var resources: [SharedFileMapping] = []
     var shimHandles: [ShimHandle] = []
     var ownsLocalWindow: Bool
@@ -138,9 +142,6 @@ public final class SIPCPeer {
         } catch {
             throw .wire(error)
         }
-        if let sendMirror {
-            do { try sendMirror.push(from: pending.frameStart, to: pending.outputsAt) } catch { throw .bridge(error) }
-        }
         traceLogger?.info(
             "frame out",
             metadata: [
@@ -150,9 +151,18 @@ public final class SIPCPeer {
         let wParam = profile.wireVersion == .v2 ? UInt64(slot) : UInt64(function.id)
         let outcome: SendOutcome
         do {
-            outcome = try bridge.sendMessage(
-                to: remoteWindow, message: SIPCConstants.callMessage, wParam: wParam, lParam: localWindow.rawValue,
-                timeout: timeout)
+            if let sendMirror, mirrorsInOneRoundTrip {
+                // One round trip: frame in, message, outputs (and the header with the peer's cursor) out.
+                outcome = try sendMirror.call(
+                    pushing: pending.frameStart..<pending.outputsAt, pulling: pending.outputsAt..<pending.outputsLimit,
+                    to: remoteWindow, message: SIPCConstants.callMessage, wParam: wParam, lParam: localWindow.rawValue,
+                    timeout: timeout)
+            } else {
+                try sendMirror?.push(from: pending.frameStart, to: pending.outputsAt)
+                outcome = try bridge.sendMessage(
+                    to: remoteWindow, message: SIPCConstants.callMessage, wParam: wParam, lParam: localWindow.rawValue,
+                    timeout: timeout)
+            }
         } catch {
             if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
             throw .bridge(error)
@@ -165,7 +175,7 @@ public final class SIPCPeer {
             if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
             throw .notHandled(functionID: function.id)
         }
-        if let sendMirror {
+        if let sendMirror, !mirrorsInOneRoundTrip {
             do { try sendMirror.pull(from: pending.outputsAt, to: pending.outputsLimit) } catch { throw .bridge(error) }
         }
         do {

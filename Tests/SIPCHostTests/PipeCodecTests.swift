@@ -66,6 +66,20 @@ struct PipeCodecTests {
         try checkRoundTrip(Pipe.GetProcessImage(processId: 32))
         try checkRoundTrip(Pipe.Text("C:\\windows\\system32\\notepad.exe"))
         try checkRoundTrip(Pipe.MessageEvent(hwnd: hwnd, message: 0x8001, kind: .posted, wParam: 3, lParam: 4))
+        try checkRoundTrip(
+            Pipe.CallMapped(
+                handle: ShimHandle(rawValue: 8),
+                writes: [.init(offset: 0, data: [1, 2, 3]), .init(offset: 40, data: [])],
+                hwnd: hwnd, message: 0x8001, timeoutMs: 100, wParam: 2, lParam: .max,
+                reads: [.init(offset: 0, length: 12), .init(offset: 48, length: 0)]))
+        try checkRoundTrip(
+            Pipe.CallMapped(
+                handle: ShimHandle(rawValue: 9), writes: [], hwnd: .null, message: 0, timeoutMs: 0, wParam: 0,
+                lParam: 0,
+                reads: []))
+        try checkRoundTrip(
+            Pipe.CallMapped.Result(lresult: -1, delivered: true, lastError: 0, reads: [[1, 2], [], [255]]))
+        try checkRoundTrip(Pipe.CallMapped.Result(lresult: 0, delivered: false, lastError: 1400, reads: []))
         try checkRoundTrip(Pipe.CopyDataEvent(hwnd: hwnd, sender: hwnd, dwData: 1, data: []))
     }
 
@@ -185,6 +199,27 @@ struct PipeCodecTests {
         #expect(throws: PipeProtocolError.self) {
             _ = try Pipe.CreateWindow.Result(decoding: result.bytes, frame: .reply)
         }
+        // CALL_MAPPED with 5 writes, with 5 reads, and a result with 5 reads.
+        var writes = PayloadWriter()
+        writes.writeU64(8); writes.writeU32(5)
+        #expect(
+            throws: PipeProtocolError.countTooLarge(frame: .callMapped, field: "writeCount", count: 5, limit: 4)
+        ) {
+            _ = try Pipe.CallMapped(decoding: writes.bytes, frame: .callMapped)
+        }
+        var reads = PayloadWriter()
+        reads.writeU64(8); reads.writeU32(0); reads.writeU64(1); reads.writeU32(2); reads.writeU32(0)
+        reads.writeU64(0); reads.writeU64(0); reads.writeU32(5)
+        #expect(throws: PipeProtocolError.countTooLarge(frame: .callMapped, field: "readCount", count: 5, limit: 4)) {
+            _ = try Pipe.CallMapped(decoding: reads.bytes, frame: .callMapped)
+        }
+        var mapped = PayloadWriter()
+        mapped.writeI64(1); mapped.writeU32(1); mapped.writeU32(0); mapped.writeU32(0xFFFF_FFFF)
+        #expect(
+            throws: PipeProtocolError.countTooLarge(frame: .reply, field: "readCount", count: 0xFFFF_FFFF, limit: 4)
+        ) {
+            _ = try Pipe.CallMapped.Result(decoding: mapped.bytes, frame: .reply)
+        }
         // EV_MESSAGE with an unknown kind.
         var event = PayloadWriter()
         event.writeU64(1); event.writeU32(2); event.writeU32(7); event.writeU64(0); event.writeU64(0)
@@ -206,6 +241,19 @@ struct PipeCodecTests {
                 kind: .messageOnly, messages: Array(repeating: 1, count: 257), className: "c", title: "t"
             )
             .encoded()
+        }
+        let five = Array(repeating: Pipe.CallMapped.Read(offset: 0, length: 1), count: 5)
+        #expect(throws: PipeProtocolError.countTooLarge(frame: .callMapped, field: "readCount", count: 5, limit: 4)) {
+            _ = try Pipe.CallMapped(
+                handle: ShimHandle(rawValue: 1), writes: [], hwnd: .null, message: 0, timeoutMs: 0, wParam: 0,
+                lParam: 0, reads: five
+            ).encoded()
+        }
+        #expect(throws: PipeProtocolError.countTooLarge(frame: .callMapped, field: "writeCount", count: 5, limit: 4)) {
+            _ = try Pipe.CallMapped(
+                handle: ShimHandle(rawValue: 1), writes: Array(repeating: .init(offset: 0, data: [1]), count: 5),
+                hwnd: .null, message: 0, timeoutMs: 0, wParam: 0, lParam: 0, reads: []
+            ).encoded()
         }
         let frame = PipeFrame(
             type: .sendCopyData, tag: 1, payload: [UInt8](repeating: 0, count: Int(PipeProtocol.maxPayload) + 1))

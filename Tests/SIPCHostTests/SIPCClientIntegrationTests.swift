@@ -1,7 +1,11 @@
 import Foundation
 import SIPC
-import SIPCHost
 import Testing
+
+@testable import SIPCHost
+
+/// `Pipe` alone would be Foundation's here.
+private typealias MappedCall = SIPCHost.Pipe.CallMapped
 
 /// The Swift host as a SIPC client of the mingw-built C server (`sipc-peer.exe server`), whose
 /// mappings are backed by the paging file: the shim reads and writes them for the host.
@@ -105,7 +109,155 @@ final class SIPCClientIntegrationTests {
         #expect(try client.peer.call(TestProtocol.addString, ("a", "日本")).string == "a日本")
     }
 
+    @Test func callMappedRefusesHostilePayloadsAndDoesNothing() throws {
+        let bridge = session.bridge
+        let size: UInt32 = 4096
+        let mapping = try bridge.createMapping(name: "", size: size).handle  // pagefile-backed, as a server's
+        let message: UInt32 = 0x8123
+        let window = try bridge.createWindow(
+            className: "sipb_cm_test", title: uniqueTitle("sipb_cm"), relaying: [message])
+        var calls = 0
+        var seenDuringSend: [UInt8] = []
+        bridge.onMessage(message, to: window.hwnd) { bridge, _ in
+            calls += 1
+            seenDuringSend = try bridge.readMapping(mapping, offset: 0, length: 3)
+            try bridge.writeMapping(mapping, offset: 200, bytes: [5, 6, 7, 8])
+            return 77
+        }
+        func call(_ writes: [MappedCall.Write], _ reads: [MappedCall.Read], handle: ShimHandle? = nil)
+            throws -> MappedCallOutcome
+        {
+            try bridge.callMapped(
+                handle ?? mapping, writing: writes, to: window.hwnd, message: message, wParam: 1, lParam: 2,
+                timeout: .seconds(10), reading: reads)
+        }
+        func status(_ body: () throws -> Void) -> ReplyStatus? {
+            do { try body() } catch { return replyStatus(of: error) }
+            return nil
+        }
+
+        // The good case: writes land before the send, reads see what the handler wrote.
+        let good = try call(
+            [.init(offset: 0, data: [1, 2, 3]), .init(offset: 100, data: [9, 9])],
+            [.init(offset: 0, length: 3), .init(offset: 200, length: 4), .init(offset: 4096, length: 0)])
+        #expect(good.send == SendOutcome(lresult: 77, delivered: true, lastError: 0))
+        #expect(good.reads == [[1, 2, 3], [5, 6, 7, 8], []])
+        #expect(seenDuringSend == [1, 2, 3] && calls == 1)
+        try bridge.writeMapping(mapping, offset: 0, bytes: [0, 0, 0])
+
+        // Spans past the view, alone or beside a good one: BAD_REQUEST, nothing written, nothing sent.
+        let hostile: [([MappedCall.Write], [MappedCall.Read])] = [
+            ([.init(offset: 0, data: [42]), .init(offset: size - 1, data: [1, 2])], []),
+            ([.init(offset: size, data: [1])], []),
+            ([.init(offset: UInt32.max, data: [1])], []),
+            ([.init(offset: 0, data: [42])], [.init(offset: size - 3, length: 4)]),
+            ([.init(offset: 0, data: [42])], [.init(offset: UInt32.max, length: UInt32.max)]),
+            ([.init(offset: 0, data: [42])], [.init(offset: 0, length: 4), .init(offset: 1, length: UInt32.max)]),
+            ([.init(offset: 0, data: [42])], [.init(offset: size + 1, length: 0)]),
+        ]
+        for (writes, reads) in hostile {
+            #expect(status { _ = try call(writes, reads) } == .badRequest, "\(writes) \(reads)")
+        }
+        #expect(calls == 1)
+        #expect(try bridge.readMapping(mapping, offset: 0, length: 1) == [0])
+        #expect(try bridge.readMapping(mapping, offset: size - 1, length: 1) == [0])
+
+        // An unknown handle is NOT_FOUND, an event handle is not a mapping.
+        #expect(
+            status { _ = try call([.init(offset: 0, data: [42])], [], handle: ShimHandle(rawValue: 0xDEAD0)) }
+                == .notFound)
+        let event = try bridge.createEvent(name: "").handle
+        #expect(status { _ = try call([.init(offset: 0, data: [42])], [], handle: event) } == .badRequest)
+        try bridge.closeHandle(event)
+
+        // Counts above 4 (the host's encoder refuses them, so the bytes are built here).
+        func raw(writeCount: UInt32, writes: Int, readCount: UInt32, reads: Int) -> RawCallMapped {
+            var w = PayloadWriter()
+            w.writeU64(mapping.rawValue)
+            w.writeU32(writeCount)
+            for _ in 0..<writes { w.writeU32(0); w.writeU32(1); w.writeRaw([42]) }
+            w.writeU64(window.hwnd.rawValue); w.writeU32(message); w.writeU32(0); w.writeU64(0); w.writeU64(0)
+            w.writeU32(readCount)
+            for _ in 0..<reads { w.writeU32(0); w.writeU32(1) }
+            return RawCallMapped(bytes: w.bytes)
+        }
+        for request in [
+            raw(writeCount: 5, writes: 5, readCount: 0, reads: 0),
+            raw(writeCount: 0xFFFF_FFFF, writes: 0, readCount: 0, reads: 0),
+            raw(writeCount: 1, writes: 1, readCount: 5, reads: 5),
+            raw(writeCount: 0, writes: 0, readCount: 0x8000_0000, reads: 0),
+        ] {
+            #expect(status { _ = try bridge.perform(request) } == .badRequest)
+        }
+        #expect(calls == 1)
+        #expect(try bridge.readMapping(mapping, offset: 0, length: 1) == [0])
+
+        // A window that is not there: the writes are done, nothing is read, delivered is 0.
+        let gone = try bridge.callMapped(
+            mapping, writing: [.init(offset: 10, data: [3])], to: WindowHandle(rawValue: 0x7FFF_0000), message: message,
+            reading: [.init(offset: 0, length: 4)])
+        #expect(gone.send.delivered == false && gone.send.lastError == 1400 && gone.reads.isEmpty)
+        #expect(try bridge.readMapping(mapping, offset: 10, length: 1) == [3])
+
+        // The connection is still fine.
+        let again = try call([.init(offset: 0, data: [4, 5, 6])], [.init(offset: 0, length: 3)])
+        #expect(again.reads == [[4, 5, 6]] && calls == 2)
+        try bridge.destroyWindow(window.hwnd)
+        try bridge.closeHandle(mapping)
+    }
+
+    /// `SIPB_BENCH_CALLS=1000 make test` (or `swift test --filter addIntLatency` with the same environment):
+    /// host → C server AddInt, alternating blocks with `CALL_MAPPED` and with the three-request path.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SIPB_BENCH_CALLS"] != nil))
+    func addIntLatency() throws {
+        let count = Int(ProcessInfo.processInfo.environment["SIPB_BENCH_CALLS"] ?? "") ?? 1000
+        let title = uniqueTitle("sipb_cbench")
+        let server = try startServer(["--title", title])
+        defer { server.kill() }
+        let client = try connect(title: title)
+        defer { client.disconnect() }
+        let peer = client.peer
+        for _ in 0..<50 { _ = try peer.call(TestProtocol.addInt, (1, 2)) }
+        var totals: [Bool: [Duration]] = [true: [], false: []]
+        for round in 0..<6 {
+            for oneTrip in round % 2 == 0 ? [true, false] : [false, true] {
+                peer.mirrorsInOneRoundTrip = oneTrip
+                let start = ContinuousClock.now
+                for i in 0..<count { #expect(try peer.call(TestProtocol.addInt, (Int32(i), 1)) == Int32(i) + 1) }
+                totals[oneTrip]!.append((ContinuousClock.now - start) / count)
+            }
+        }
+        func micros(_ d: Duration) -> Int {
+            Int(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)
+        }
+        let after = totals[true]!.map(micros), before = totals[false]!.map(micros)
+        print("addIntLatency µs/call, \(count) calls per block: CALL_MAPPED \(after), three requests \(before)")
+        print(
+            "addIntLatency ratios (three requests / CALL_MAPPED):", zip(before, after).map { Double($0) / Double($1) })
+    }
+
     @Test func noServerIsAClearError() throws {
         #expect(throws: BridgeError.self) { _ = try self.connect(title: uniqueTitle("sipb_none")) }
     }
+}
+
+/// A `CALL_MAPPED` whose payload is given as bytes, to send what the typed request refuses to encode.
+private struct RawCallMapped: PipeRequest {
+    typealias Result = MappedCall.Result
+    static let frameType = FrameType.callMapped
+    var bytes: [UInt8]
+    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(reading r: inout PayloadReader) throws(PipeProtocolError) {
+        bytes = try r.readRaw(count: r.remaining, "payload")
+    }
+    func write(to w: inout PayloadWriter) { w.writeRaw(bytes) }
+}
+
+/// The status of a `CALL_MAPPED` the shim refused, or nil for any other error.
+private func replyStatus(of error: any Error) -> ReplyStatus? {
+    guard let error = error as? BridgeError, case .requestFailed(.callMapped, let status, _, _) = error else {
+        Issue.record("unexpected error \(error)")
+        return nil
+    }
+    return status
 }

@@ -58,6 +58,8 @@
 #define SIPB_T_OPEN_EVENT 0x010D
 #define SIPB_T_CLOSE_HANDLE 0x010E
 #define SIPB_T_GET_PROCESS_IMAGE 0x010F
+#define SIPB_T_CALL_MAPPED 0x0110 /* WRITE_MAPPING x n + SEND_MESSAGE + READ_MAPPING x n */
+#define SIPB_MAX_MAPPED_SPANS 4u  /* CALL_MAPPED: most writes, and most reads, per request */
 
 /* Shim -> host events */
 #define SIPB_T_EV_MESSAGE 0x0200  /* tag != 0 when sent (answer: i64 LRESULT), 0 when posted */

@@ -1,7 +1,8 @@
 /*
  * messages.c - messages the host sends out through the shim:
- * SEND_MESSAGE (SendMessageCallbackW + THE WAIT), POST_MESSAGE, and
- * SEND_COPYDATA (SendMessageTimeoutW on a worker thread + THE WAIT).
+ * SEND_MESSAGE (SendMessageCallbackW + THE WAIT), CALL_MAPPED (the same
+ * send, framed by writes into and reads from a mapping's view), POST_MESSAGE,
+ * and SEND_COPYDATA (SendMessageTimeoutW on a worker thread + THE WAIT).
  *
  * A send never blocks the main thread: while it is outstanding the main
  * thread keeps servicing messages sent to its windows and host frames, so
@@ -61,39 +62,45 @@ static int send_state_done(void *arg)
     return ((struct send_state *)arg)->done != 0;
 }
 
-void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p)
+/* What send_and_wait did. SEND_REPLIED: it already answered `tag` with an
+ * error status (timeout, shutting down, a Win32 failure). */
+enum send_result { SEND_DELIVERED, SEND_NOT_DELIVERED, SEND_REPLIED };
+
+/* THE WAIT around one SendMessageCallbackW: SEND_MESSAGE and CALL_MAPPED.
+ * On SEND_DELIVERED *lresult is the target's answer; on SEND_NOT_DELIVERED
+ * *lastError says why (the target is not, or no longer, a window). */
+static enum send_result send_and_wait(struct shim_context *ctx, uint32_t tag, const char *request,
+                                      HWND hwnd, UINT msg, DWORD timeoutMs, WPARAM wParam,
+                                      LPARAM lParam, LRESULT *lresult, DWORD *lastError)
 {
-    HWND hwnd = (HWND)(uintptr_t)get_u64(p);
-    UINT msg = get_u32(p);
-    DWORD timeoutMs = get_u32(p);
-    WPARAM wParam = (WPARAM)get_u64(p);
-    LPARAM lParam = (LPARAM)get_u64(p);
     struct send_state *st;
+    enum send_result result = SEND_REPLIED;
     enum wait_result r;
     DWORD err;
 
-    if (!request_parsed(ctx, p, "SEND_MESSAGE"))
-        return;
+    *lresult = 0;
+    *lastError = 0;
     if (hwnd == NULL || !IsWindow(hwnd)) {
-        reply_send_result(ctx, tag, 0, 0, ERROR_INVALID_WINDOW_HANDLE);
-        return;
+        *lastError = ERROR_INVALID_WINDOW_HANDLE;
+        return SEND_NOT_DELIVERED;
     }
     st = calloc(1, sizeof *st);
     if (st == NULL) {
         reply_win32(ctx, tag, ERROR_NOT_ENOUGH_MEMORY, "malloc");
-        return;
+        return SEND_REPLIED;
     }
     st->refs = 2;
-    LOG_DEBUG(ctx, "SEND_MESSAGE tag %u: 0x%x to %p (depth %u)", tag, msg, (void *)hwnd,
+    LOG_DEBUG(ctx, "%s tag %u: 0x%x to %p (depth %u)", request, tag, msg, (void *)hwnd,
               ctx->nestDepth);
     if (!SendMessageCallbackW(hwnd, msg, wParam, lParam, send_completed, (ULONG_PTR)st)) {
         err = shim_log_win32(ctx, "SendMessageCallbackW", GetLastError());
         free(st); /* the completion will never run */
-        if (!IsWindow(hwnd))
-            reply_send_result(ctx, tag, 0, 0, err);
-        else
-            reply_win32(ctx, tag, err, "SendMessageCallbackW");
-        return;
+        if (!IsWindow(hwnd)) {
+            *lastError = err;
+            return SEND_NOT_DELIVERED;
+        }
+        reply_win32(ctx, tag, err, "SendMessageCallbackW");
+        return SEND_REPLIED;
     }
     r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd);
     switch (r) {
@@ -102,25 +109,196 @@ void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p)
          * before answering: a 0 from a window that no longer exists counts
          * as not delivered. */
         if (st->lresult == 0 && !IsWindow(hwnd)) {
-            LOG_INFO(ctx, "SEND_MESSAGE tag %u: the target window died", tag);
-            reply_send_result(ctx, tag, 0, 0, ERROR_INVALID_WINDOW_HANDLE);
+            LOG_INFO(ctx, "%s tag %u: the target window died", request, tag);
+            *lastError = ERROR_INVALID_WINDOW_HANDLE;
+            result = SEND_NOT_DELIVERED;
         } else {
-            reply_send_result(ctx, tag, st->lresult, 1, 0);
+            *lresult = st->lresult;
+            result = SEND_DELIVERED;
         }
         break;
     case WAIT_EXPIRED:
-        LOG_INFO(ctx, "SEND_MESSAGE tag %u: no answer within %lu ms", tag, (unsigned long)timeoutMs);
+        LOG_INFO(ctx, "%s tag %u: no answer within %lu ms", request, tag, (unsigned long)timeoutMs);
         reply_status(ctx, tag, SIPB_S_TIMEOUT, "no answer within %lu ms", (unsigned long)timeoutMs);
         break;
     case WAIT_TARGET_GONE:
-        LOG_INFO(ctx, "SEND_MESSAGE tag %u: the target window died", tag);
-        reply_send_result(ctx, tag, 0, 0, ERROR_INVALID_WINDOW_HANDLE);
+        LOG_INFO(ctx, "%s tag %u: the target window died", request, tag);
+        *lastError = ERROR_INVALID_WINDOW_HANDLE;
+        result = SEND_NOT_DELIVERED;
         break;
     case WAIT_QUITTING:
         reply_status(ctx, tag, SIPB_S_SHUTTING_DOWN, "the shim is leaving");
         break;
     }
     send_state_release(st);
+    return result;
+}
+
+void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p)
+{
+    HWND hwnd = (HWND)(uintptr_t)get_u64(p);
+    UINT msg = get_u32(p);
+    DWORD timeoutMs = get_u32(p);
+    WPARAM wParam = (WPARAM)get_u64(p);
+    LPARAM lParam = (LPARAM)get_u64(p);
+    LRESULT lresult;
+    DWORD lastError;
+
+    if (!request_parsed(ctx, p, "SEND_MESSAGE"))
+        return;
+    switch (send_and_wait(ctx, tag, "SEND_MESSAGE", hwnd, msg, timeoutMs, wParam, lParam, &lresult,
+                          &lastError)) {
+    case SEND_DELIVERED: reply_send_result(ctx, tag, lresult, 1, 0); break;
+    case SEND_NOT_DELIVERED: reply_send_result(ctx, tag, 0, 0, lastError); break;
+    case SEND_REPLIED: break;
+    }
+}
+
+/* ---------------------------------------------------------- CALL_MAPPED */
+
+/* objects.c. Declared here because shim.h belongs to the wait-path work;
+ * move it there with the other objects.c functions. */
+struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle);
+
+/* REPLY status, lresult, delivered, lastError, readCount, then per read a
+ * bytes length: what a CALL_MAPPED result costs besides the bytes read. */
+#define CALL_MAPPED_RESULT_OVERHEAD (4u + 8u + 4u + 4u + 4u + 4u * SIPB_MAX_MAPPED_SPANS)
+
+struct mapped_span {
+    uint32_t offset;
+    uint32_t length;
+    const uint8_t *data; /* writes: points into the request's payload */
+};
+
+/* Checks one span against the view; replies BAD_REQUEST when it is past
+ * the end. 64-bit arithmetic: two u32 values cannot overflow it. */
+static int span_fits(struct shim_context *ctx, uint32_t tag, const struct shim_object *o,
+                     const struct mapped_span *s, const char *what, uint32_t index)
+{
+    if ((uint64_t)s->offset + (uint64_t)s->length <= o->viewSize)
+        return 1;
+    reply_status(ctx, tag, SIPB_S_BAD_REQUEST,
+                 "CALL_MAPPED: %s %u (offset %u + length %u) is past the mapping's %llu bytes",
+                 what, index, s->offset, s->length, (unsigned long long)o->viewSize);
+    return 0;
+}
+
+/* WRITE_MAPPING x writeCount, SEND_MESSAGE, READ_MAPPING x readCount in one
+ * round trip. Everything is checked before the first byte is written. */
+void req_call_mapped(struct shim_context *ctx, uint32_t tag, struct parser *p)
+{
+    struct mapped_span writes[SIPB_MAX_MAPPED_SPANS], reads[SIPB_MAX_MAPPED_SPANS];
+    uint64_t handle, readTotal = 0;
+    uint32_t writeCount, readCount, i;
+    HWND hwnd;
+    UINT msg;
+    DWORD timeoutMs, lastError;
+    WPARAM wParam;
+    LPARAM lParam;
+    LRESULT lresult;
+    struct shim_object *o;
+    struct builder b;
+    int delivered;
+
+    handle = get_u64(p);
+    writeCount = get_u32(p);
+    if (!p->bad && writeCount > SIPB_MAX_MAPPED_SPANS) {
+        /* The rest of the payload cannot be read without trusting the count. */
+        reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CALL_MAPPED: writeCount %u is above %u",
+                     writeCount, SIPB_MAX_MAPPED_SPANS);
+        return;
+    }
+    for (i = 0; i < writeCount && !p->bad; i++) {
+        writes[i].offset = get_u32(p);
+        writes[i].data = get_bytes(p, &writes[i].length);
+    }
+    hwnd = (HWND)(uintptr_t)get_u64(p);
+    msg = get_u32(p);
+    timeoutMs = get_u32(p);
+    wParam = (WPARAM)get_u64(p);
+    lParam = (LPARAM)get_u64(p);
+    readCount = get_u32(p);
+    if (!p->bad && readCount > SIPB_MAX_MAPPED_SPANS) {
+        reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CALL_MAPPED: readCount %u is above %u",
+                     readCount, SIPB_MAX_MAPPED_SPANS);
+        return;
+    }
+    for (i = 0; i < readCount && !p->bad; i++) {
+        reads[i].offset = get_u32(p);
+        reads[i].length = get_u32(p);
+        reads[i].data = NULL;
+        readTotal += reads[i].length;
+    }
+    if (!request_parsed(ctx, p, "CALL_MAPPED"))
+        return;
+
+    o = mapping_lookup(ctx, handle);
+    if (o == NULL) {
+        reply_status(ctx, tag, SIPB_S_NOT_FOUND,
+                     "CALL_MAPPED: handle 0x%llx is not one the shim handed out",
+                     (unsigned long long)handle);
+        return;
+    }
+    if (o->kind != OBJ_MAPPING) {
+        reply_status(ctx, tag, SIPB_S_BAD_REQUEST, "CALL_MAPPED: handle 0x%llx is not a mapping",
+                     (unsigned long long)handle);
+        return;
+    }
+    for (i = 0; i < writeCount; i++)
+        if (!span_fits(ctx, tag, o, &writes[i], "write", i))
+            return;
+    for (i = 0; i < readCount; i++)
+        if (!span_fits(ctx, tag, o, &reads[i], "read", i))
+            return;
+    if (readTotal > SIPB_MAX_PAYLOAD - CALL_MAPPED_RESULT_OVERHEAD) {
+        reply_status(ctx, tag, SIPB_S_BAD_REQUEST,
+                     "CALL_MAPPED: %llu bytes of reads do not fit a frame",
+                     (unsigned long long)readTotal);
+        return;
+    }
+
+    for (i = 0; i < writeCount; i++)
+        if (writes[i].length)
+            memcpy(o->view + writes[i].offset, writes[i].data, writes[i].length);
+    /* `o` is not used past the send: nested requests may close the mapping
+     * or grow the table under us. */
+    o = NULL;
+
+    switch (send_and_wait(ctx, tag, "CALL_MAPPED", hwnd, msg, timeoutMs, wParam, lParam, &lresult,
+                          &lastError)) {
+    case SEND_DELIVERED: delivered = 1; break;
+    case SEND_NOT_DELIVERED: delivered = 0; break;
+    default: return; /* SEND_REPLIED */
+    }
+    if (!delivered)
+        readCount = 0;
+    else if (readCount > 0) {
+        o = mapping_lookup(ctx, handle);
+        if (o == NULL || o->kind != OBJ_MAPPING) {
+            reply_status(ctx, tag, SIPB_S_NOT_FOUND,
+                         "CALL_MAPPED: the mapping 0x%llx was closed during the send (lresult %lld)",
+                         (unsigned long long)handle, (long long)lresult);
+            return;
+        }
+        for (i = 0; i < readCount; i++)
+            if ((uint64_t)reads[i].offset + reads[i].length > o->viewSize) {
+                reply_status(ctx, tag, SIPB_S_NOT_FOUND,
+                             "CALL_MAPPED: the mapping 0x%llx changed during the send",
+                             (unsigned long long)handle);
+                return;
+            }
+    }
+    if (!builder_init(&b, CALL_MAPPED_RESULT_OVERHEAD + (size_t)readTotal)) {
+        reply_win32(ctx, tag, ERROR_NOT_ENOUGH_MEMORY, "malloc");
+        return;
+    }
+    put_u64(&b, (uint64_t)(int64_t)lresult);
+    put_u32(&b, (uint32_t)delivered);
+    put_u32(&b, lastError);
+    put_u32(&b, readCount);
+    for (i = 0; i < readCount; i++)
+        put_bytes(&b, o->view + reads[i].offset, reads[i].length);
+    reply_ok(ctx, tag, &b);
 }
 
 /* --------------------------------------------------------- POST_MESSAGE */

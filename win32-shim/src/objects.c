@@ -275,6 +275,15 @@ done:
     free(mapName);
 }
 
+/* The table entry of a handle the shim handed out, or NULL; the caller
+ * checks the kind. For CALL_MAPPED (messages.c), which looks the mapping up
+ * again after its send: nested requests may close it or grow the table. */
+struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle);
+struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle)
+{
+    return object_find(ctx, handle);
+}
+
 /* Finds a mapping and checks [offset, offset + length) against its view.
  * Replies and returns NULL when the request cannot be carried out. */
 static struct shim_object *mapping_range(struct shim_context *ctx, uint32_t tag, uint64_t handle,

@@ -205,6 +205,10 @@ static void req_get_process_image(struct shim_context *ctx, uint32_t tag, struct
 
 /* --------------------------------------------------------------- dispatch */
 
+/* messages.c. Declared here because shim.h belongs to the wait-path work;
+ * move it there next to req_send_message. */
+void req_call_mapped(struct shim_context *ctx, uint32_t tag, struct parser *p);
+
 void shim_handle_request(struct shim_context *ctx, struct frame *f)
 {
     struct parser p;
@@ -227,6 +231,7 @@ void shim_handle_request(struct shim_context *ctx, struct frame *f)
     case SIPB_T_OPEN_EVENT: req_open_event(ctx, f->tag, &p); break;
     case SIPB_T_CLOSE_HANDLE: req_close_handle(ctx, f->tag, &p); break;
     case SIPB_T_GET_PROCESS_IMAGE: req_get_process_image(ctx, f->tag, &p); break;
+    case SIPB_T_CALL_MAPPED: req_call_mapped(ctx, f->tag, &p); break;
     default:
         reply_status(ctx, f->tag, SIPB_S_UNKNOWN_TYPE, "unknown request type 0x%04x", f->type);
         break;
