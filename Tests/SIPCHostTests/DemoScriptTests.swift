@@ -19,46 +19,45 @@ struct DemoScriptTests {
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
     }
 
-    /// A native process (sipc-host) with its output collected.
+    /// A native process (sipc-host) with its output in files (never a pipe that a Wine helper could keep open).
     final class NativeProgram: @unchecked Sendable {
         let process = Process()
-        let output = Pipe()
-        private let lock = NSLock()
-        private var data = Data()
-
-        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "sipb-test-\(UUID().uuidString).err")
+        let outputLog = FileManager.default.temporaryDirectory.appendingPathComponent("sipb-test-\(UUID().uuidString).out")
+        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("sipb-test-\(UUID().uuidString).err")
 
         init(_ path: String, _ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
-            process.standardOutput = output
-            _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+            for log in [outputLog, errorLog] { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+            process.standardOutput = try FileHandle(forWritingTo: outputLog)
             process.standardError = try FileHandle(forWritingTo: errorLog)
-            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let chunk = handle.availableData
-                guard let self, !chunk.isEmpty else { return }
-                self.lock.lock(); self.data.append(chunk); self.lock.unlock()
-            }
+            process.standardInput = FileHandle.nullDevice
             try process.run()
         }
 
-        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+        /// What it wrote on standard output so far.
+        var text: String { (try? String(contentsOf: outputLog, encoding: .utf8)) ?? "" }
 
         /// What it wrote on standard error (its log).
         var errors: String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
 
-        deinit { try? FileManager.default.removeItem(at: errorLog) }
+        deinit {
+            try? FileManager.default.removeItem(at: outputLog)
+            try? FileManager.default.removeItem(at: errorLog)
+        }
 
+        /// Interrupts it if it still runs (SIGINT, then SIGKILL after 10 s) and returns its exit status, or -1
+        /// if it never ended.
         func stop() -> Int32 {
             if process.isRunning { process.interrupt() }
-            let deadline = ContinuousClock.now + .seconds(10)
+            var deadline = ContinuousClock.now + .seconds(10)
             while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-            output.fileHandleForReading.readabilityHandler = nil
-            let rest = output.fileHandleForReading.readDataToEndOfFile()
-            lock.lock(); data.append(rest); lock.unlock()
-            return process.terminationStatus
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                deadline = ContinuousClock.now + .seconds(10)
+                while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+            }
+            return process.isRunning ? -1 : process.terminationStatus
         }
     }
 

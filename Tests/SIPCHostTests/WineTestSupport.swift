@@ -75,9 +75,11 @@ final class ShimSession {
 /// A Windows test program run under Wine, its standard output collected.
 final class WindowsProgram: @unchecked Sendable {
     let process = Process()
-    private let output = Pipe()
-    private let lock = NSLock()
-    private var collected = Data()
+    /// Standard output goes to a file, not a pipe: a Wine helper the program starts (explorer.exe, the first
+    /// time a window is made) inherits its standard handles and may outlive it, so a pipe might never reach
+    /// end-of-file. A file can be read at any time and never blocks.
+    private let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "sipb-win-\(getpid())-\(UUID().uuidString).out")
 
     /// Starts `<SIPB_WIN_BIN>/<name>` with `arguments`.
     init(_ name: String, _ arguments: [String]) throws {
@@ -85,23 +87,18 @@ final class WindowsProgram: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: wine.wine)
         process.arguments = [WineTestEnvironment.windowsBin! + "/" + name] + arguments
         process.environment = wine.processEnvironment
-        process.standardOutput = output
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = FileHandle.standardError
         process.standardInput = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.collected.append(data)
-            self.lock.unlock()
-        }
         try process.run()
     }
 
+    deinit { try? FileManager.default.removeItem(at: outputFile) }
+
     var isRunning: Bool { process.isRunning }
 
-    /// Ends the program now (SIGKILL to its Wine process: SIGTERM is not acted on promptly), then
-    /// drains its output.
+    /// Ends the program now (SIGKILL to its Wine process: SIGTERM is not acted on promptly).
     @discardableResult
     func kill() -> Int32 {
         if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
@@ -110,9 +107,8 @@ final class WindowsProgram: @unchecked Sendable {
 
     /// The output so far, as lines.
     var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: collected, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+        let data = (try? Data(contentsOf: outputFile)) ?? Data()
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
     }
 
     /// The values of every `key=value` line with this key, in order.
@@ -120,21 +116,17 @@ final class WindowsProgram: @unchecked Sendable {
         lines.compactMap { line in line.hasPrefix(key + "=") ? String(line.dropFirst(key.count + 1)) : nil }
     }
 
-    /// Waits for exit (bounded), then drains the output.
+    /// Waits for the exit (bounded: past `timeout` the program is killed, and past 10 s more the test goes on
+    /// without its status) and returns the exit status, or -1 when it never ended.
     func finish(timeout: Duration = .seconds(60)) -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            _ = Foundation.kill(process.processIdentifier, SIGKILL)
+            let grace = ContinuousClock.now + .seconds(10)
+            while process.isRunning, ContinuousClock.now < grace { usleep(10_000) }
         }
-        usleep(50_000)
-        output.fileHandleForReading.readabilityHandler = nil
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        lock.lock()
-        collected.append(rest)
-        lock.unlock()
-        return process.terminationStatus
+        return process.isRunning ? -1 : process.terminationStatus
     }
 }
 

@@ -158,7 +158,6 @@ void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p)
 
 /* objects.c. Declared here because shim.h belongs to the wait-path work;
  * move it there with the other objects.c functions. */
-struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle);
 
 /* REPLY status, lresult, delivered, lastError, readCount, then per read a
  * bytes length: what a CALL_MAPPED result costs besides the bytes read. */

@@ -278,7 +278,6 @@ done:
 /* The table entry of a handle the shim handed out, or NULL; the caller
  * checks the kind. For CALL_MAPPED (messages.c), which looks the mapping up
  * again after its send: nested requests may close it or grow the table. */
-struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle);
 struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle)
 {
     return object_find(ctx, handle);

@@ -207,7 +207,6 @@ static void req_get_process_image(struct shim_context *ctx, uint32_t tag, struct
 
 /* messages.c. Declared here because shim.h belongs to the wait-path work;
  * move it there next to req_send_message. */
-void req_call_mapped(struct shim_context *ctx, uint32_t tag, struct parser *p);
 
 void shim_handle_request(struct shim_context *ctx, struct frame *f)
 {

@@ -261,6 +261,8 @@ void req_destroy_window(struct shim_context *ctx, uint32_t tag, struct parser *p
 /* messages.c */
 void req_send_message(struct shim_context *ctx, uint32_t tag, struct parser *p);
 void req_post_message(struct shim_context *ctx, uint32_t tag, struct parser *p);
+/* CALL_MAPPED: writes into a mapping's view, SEND_MESSAGE, reads back (messages.c). */
+void req_call_mapped(struct shim_context *ctx, uint32_t tag, struct parser *p);
 /* May take ownership of f->payload (sets it to NULL). */
 void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, struct parser *p);
 
@@ -272,6 +274,8 @@ void req_write_mapping(struct shim_context *ctx, uint32_t tag, struct parser *p)
 void req_create_event(struct shim_context *ctx, uint32_t tag, struct parser *p);
 void req_open_event(struct shim_context *ctx, uint32_t tag, struct parser *p);
 void req_close_handle(struct shim_context *ctx, uint32_t tag, struct parser *p);
+/* The mapping object behind a handle the shim handed out, or NULL (objects.c). */
+struct shim_object *mapping_lookup(struct shim_context *ctx, uint64_t handle);
 void objects_close_all(struct shim_context *ctx);
 
 /* A request whose payload broke the framing rules: protocol error. Returns
