@@ -50,14 +50,7 @@ struct DemoScriptTests {
         /// if it never ended.
         func stop() -> Int32 {
             if process.isRunning { process.interrupt() }
-            var deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                deadline = ContinuousClock.now + .seconds(10)
-                while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-            }
-            return process.isRunning ? -1 : process.terminationStatus
+            return endProcess(process, waiting: .seconds(10))
         }
     }
 

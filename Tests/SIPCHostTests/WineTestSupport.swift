@@ -119,14 +119,7 @@ final class WindowsProgram: @unchecked Sendable {
     /// Waits for the exit (bounded: past `timeout` the program is killed, and past 10 s more the test goes on
     /// without its status) and returns the exit status, or -1 when it never ended.
     func finish(timeout: Duration = .seconds(60)) -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning {
-            _ = Foundation.kill(process.processIdentifier, SIGKILL)
-            let grace = ContinuousClock.now + .seconds(10)
-            while process.isRunning, ContinuousClock.now < grace { usleep(10_000) }
-        }
-        return process.isRunning ? -1 : process.terminationStatus
+        endProcess(process, waiting: timeout)
     }
 }
 
@@ -183,6 +176,19 @@ enum TestProtocol {
         }
         return router
     }
+}
+
+/// Waits up to `waiting` for `process` to end, then SIGKILLs it and waits up to 10 s more; returns its exit
+/// status, or -1 when it never ended (so a test can go on instead of hanging on `waitUntilExit`).
+func endProcess(_ process: Process, waiting: Duration) -> Int32 {
+    var deadline = ContinuousClock.now + waiting
+    while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+    if process.isRunning {
+        _ = kill(process.processIdentifier, SIGKILL)
+        deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+    }
+    return process.isRunning ? -1 : process.terminationStatus
 }
 
 /// A unique window title per test, so tests never find each other's servers.
