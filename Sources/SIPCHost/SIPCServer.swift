@@ -14,6 +14,9 @@ public enum SIPCCallError: Error, Equatable, Sendable, CustomStringConvertible {
     case peerGone
     /// The connection was closed on this side.
     case closed
+    /// The peer did not answer within the call's timeout. Its late answer, if one ever comes, is ignored; the
+    /// slot the call used is not used again on this connection (the peer may still write into it).
+    case timedOut(functionID: UInt32, after: Duration)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum SIPCCallError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notHandled(let id): "the peer did not handle function \(id)"
         case .peerGone: "the peer's window is gone"
         case .closed: "the connection is closed"
+        case .timedOut(let id, let after): "the peer did not answer function \(id) within \(after)"
         }
     }
 }
@@ -62,6 +66,8 @@ public final class SIPCPeer {
     var ownsLocalWindow: Bool
     /// Whether the connection is still open.
     public private(set) var isOpen = true
+    /// v2 slots whose call timed out: the peer may still write its late answer there, so they stay unused.
+    public private(set) var quarantinedSlots: Set<Int> = []
     /// When set, every outgoing frame is logged here.
     var traceLogger: Logger?
 
@@ -126,10 +132,21 @@ public final class SIPCPeer {
         _ function: IPCFunction<Inputs, Outputs>, _ inputs: Inputs, timeout: Duration? = nil
     ) throws(SIPCCallError) -> Outputs {
         guard isOpen else { throw .closed }
-        let slot: Int
-        let sequence: Int32
-        do { (slot, sequence) = try callState.enter() } catch { throw .wire(error) }
-        defer { callState.leave() }
+        var slot: Int
+        var sequence: Int32
+        var claimed = 0
+        defer { for _ in 0..<claimed { callState.leave() } }
+        do {
+            (slot, sequence) = try callState.enter()
+            claimed += 1
+            // A quarantined slot is skipped (claimed, not written): the slot index is all the peer looks at.
+            while quarantinedSlots.contains(slot) {
+                (slot, sequence) = try callState.enter()
+                claimed += 1
+            }
+        } catch {
+            throw .wire(error)
+        }
         let pending: PendingCall
         do {
             switch profile.wireVersion {
@@ -164,6 +181,12 @@ public final class SIPCPeer {
                     timeout: timeout)
             }
         } catch {
+            if Self.isTimeout(error), let timeout {
+                // The peer may still answer into this frame: v2 leaves its slot alone from now on, v1 leaves
+                // the frame on the buffer's stack (the next outer call's pop reclaims it).
+                if profile.wireVersion == .v2 { quarantinedSlots.insert(slot) }
+                throw .timedOut(functionID: function.id, after: timeout)
+            }
             if profile.wireVersion == .v1 { try? FrameV1.pop(pending, buffer: sendBuffer) }
             throw .bridge(error)
         }
@@ -185,6 +208,14 @@ public final class SIPCPeer {
             }
         } catch {
             throw .wire(error)
+        }
+    }
+
+    static func isTimeout(_ error: BridgeError) -> Bool {
+        switch error {
+        case .timedOut: true
+        case .requestFailed(_, let status, _, _): status == .timeout
+        default: false
         }
     }
 
@@ -224,6 +255,12 @@ public final class SIPCServer {
         public var checkCallerWindow = true
         /// Log every frame (both directions) at `info`, bytes in hex.
         public var trace = false
+        /// Opt-in client authentication: when set, a connect is answered only for a client window whose
+        /// process runs one of these executables. An entry with a backslash is a full Windows path (as Wine
+        /// reports it, e.g. `C:\\Program Files\\App\\app.exe`); one without is a file name (`app.exe`).
+        /// Both compare case-insensitively, as Windows does. Costs two more shim round trips per connect.
+        /// See docs/RELIABILITY.md for what this does and does not protect against.
+        public var allowedExecutables: [String]? = nil
         /// Creates a configuration for a profile.
         public init(profile: SIPCProfile) { self.profile = profile }
     }
@@ -362,6 +399,26 @@ public final class SIPCServer {
             logger.notice("connect refused: already connected or our own window", metadata: ["client": "\(client)"])
             return 0
         }
+        if let allowed = configuration.allowedExecutables {
+            let image: String
+            do {
+                guard let owner = try bridge.windowThreadProcessId(client), owner.processId != 0 else {
+                    logger.warning("connect refused: no such window", metadata: ["client": "\(client)"])
+                    return 0
+                }
+                image = try bridge.processImagePath(processId: owner.processId)
+            } catch {
+                logger.warning(
+                    "connect refused: the client's executable cannot be read",
+                    metadata: ["client": "\(client)", "error": "\(error)"])
+                return 0
+            }
+            guard Self.executable(image, isIn: allowed) else {
+                logger.warning(
+                    "connect refused: executable not allowed", metadata: ["client": "\(client)", "exe": "\(image)"])
+                return 0
+            }
+        }
         do {
             let peer = try makePeer(for: client)
             peers[client] = peer
@@ -371,6 +428,16 @@ public final class SIPCServer {
         } catch {
             logger.error("connect failed", metadata: ["client": "\(client)", "error": "\(error)"])
             return 0
+        }
+    }
+
+    /// Whether a Windows image path matches an allow-list entry (full path, or file name; case-insensitive).
+    static func executable(_ image: String, isIn allowed: [String]) -> Bool {
+        let path = image.lowercased()
+        let name = path.split(separator: "\\").last.map(String.init) ?? path
+        return allowed.contains { entry in
+            let entry = entry.lowercased()
+            return entry.contains("\\") ? entry == path : entry == name
         }
     }
 

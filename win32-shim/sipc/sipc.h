@@ -45,6 +45,10 @@ extern "C" {
 #define SIPC_FUN_ID_CONNECT 100u
 #define SIPC_FUN_ID_DISCONNECT 101u
 #define SIPC_FUN_ID_START 102u
+/* sinstar3's reconnect request (spec 9.3): a server that (re)started posts
+ * UM_RECONN(0, 0) to client windows it does not know; the client tears its
+ * connection down and connects again. */
+#define SIPC_UM_RECONN (WM_USER + 5001) /* 0x1789 */
 #define SIPC_INPUT_MARKER 0xF0u
 #define SIPC_OUTPUT_MARKER 0xF1u
 #define SIPC_HEADER_BYTES 12u
@@ -480,6 +484,7 @@ struct sipc_conn {
     bool same_thread;
     bool owns_local;     /* the library created `local` */
     bool close_pending;  /* closed while calls were running */
+    bool reconnect_requested; /* client: UM_RECONN arrived on `local` */
     uint32_t depth;      /* our outgoing calls in progress (v2 slot index) */
     uint32_t busy;       /* outgoing + incoming calls in progress */
     uint32_t seq;

@@ -458,6 +458,14 @@ LRESULT sipc_conn_on_message(sipc_conn *c, HWND hwnd, UINT msg, WPARAM wp, LPARA
     LRESULT r;
 
     *handled = FALSE;
+    if (c && msg == SIPC_UM_RECONN && hwnd == c->local && !c->server) {
+        /* Only noted: the application reconnects outside the message handler
+         * (sipc_disconnect destroys this very window). */
+        sipc__log(&c->cfg, SIPC_LOG_INFO, "UM_RECONN: the server asks for a reconnect");
+        c->reconnect_requested = true;
+        *handled = TRUE;
+        return 0;
+    }
     if (!c || msg != SIPC_UM_CALL_FUN || hwnd != c->local)
         return 0;
     *handled = TRUE;

@@ -133,6 +133,7 @@ void sipc__allow_call_message(HWND hwnd)
     if (p) {
         change_filter_ex_fn fn = (change_filter_ex_fn)(void (*)(void))p;
         fn(hwnd, SIPC_UM_CALL_FUN, 1 /* MSGFLT_ALLOW */, NULL);
+        fn(hwnd, SIPC_UM_RECONN, 1 /* MSGFLT_ALLOW */, NULL);
     }
 }
 

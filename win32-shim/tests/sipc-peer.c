@@ -31,6 +31,11 @@
  *   sleep MS             pumps messages for MS ms (serves the server's calls)
  *   freeze MS            Sleep(MS) without pumping (the server's calls wait)
  *   bench-add-int N      N AddInt calls: calls= total_us= avg_us=
+ *   try-add-int A B      result=<int>, or call_error=<status> (not a failure)
+ *   wait-reconnect MS    pumps up to MS ms for the server's UM_RECONN (spec 9.3),
+ *                        then reconnects as sinstar3 does: disconnect, look the
+ *                        server up every 10 ms (up to 300 times), connect:
+ *                        reconnected=1 reconnect_ms=<ms from UM_RECONN>
  *   disconnect           disconnected=1
  *   exit-without-disconnect   prints exiting=abrupt and clock_ms=<QPC ms>, then
  *                        ExitProcess(0) while still connected
@@ -801,6 +806,47 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                 emit("calls=%u", n);
                 emit("total_us=%.0f", us);
                 emit("avg_us=%.1f", us / n);
+            }
+        } else if (!wcscmp(cmd, L"try-add-int") && i + 2 <= argc) {
+            DemoAddInt_in in;
+            DemoAddInt_out out;
+            if (!parse_i32(argv[i], &in.a) || !parse_i32(argv[i + 1], &in.b)) {
+                emit("error=usage");
+                return 2;
+            }
+            i += 2;
+            st = DemoAddInt_call(&p->client, &in, &out);
+            if (st != SIPC_OK)
+                emit("call_error=%s", sipc_status_name(st));
+            else
+                emit("result=%d", out.ret);
+        } else if (!wcscmp(cmd, L"wait-reconnect") && i + 1 <= argc) {
+            uint32_t ms = 0;
+            if (!parse_u32(argv[i++], &ms)) {
+                emit("error=usage");
+                return 2;
+            }
+            pump_for(ms, &p->client.reconnect_requested);
+            if (!p->client.reconnect_requested) {
+                emit("reconnect=timeout");
+                rc = 1;
+            } else {
+                double asked = now_ms();
+                sipc_disconnect(&p->client);
+                server = NULL;
+                for (int k = 0; k < 300 && !server; k++) {
+                    server = sipc_find_server(p->opts.title);
+                    if (!server)
+                        Sleep(10);
+                }
+                st = server ? sipc_connect(&p->client, &cfg, server) : SIPC_E_NOT_FOUND;
+                if (st != SIPC_OK) {
+                    rc = call_failed(p, "reconnect", st);
+                } else {
+                    emit("reconnected=1");
+                    emit("reconnect_ms=%.1f", now_ms() - asked);
+                    emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
+                }
             }
         } else if (!wcscmp(cmd, L"disconnect")) {
             sipc_disconnect(&p->client);
