@@ -296,6 +296,10 @@ public final class SIPCServer {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        let stale = SharedFileMapping.removeStaleServerFiles()
+        if !stale.isEmpty {
+            logger.notice("removed buffers left by SIPC servers that are gone", metadata: ["files": "\(stale)"])
+        }
         mainWindow = try bridge.createWindow(
             kind: configuration.windowKind, className: configuration.className,
             title: configuration.profile.serverTitle, relaying: [SIPCConstants.callMessage])

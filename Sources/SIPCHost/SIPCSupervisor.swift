@@ -22,6 +22,9 @@ public final class SIPCSupervisor {
         public var stableAfter: Duration = .seconds(10)
         /// Give up (``SIPCSupervisor/run(until:)`` throws) after this many failures in a row; nil: never.
         public var maximumConsecutiveFailures: Int? = nil
+        /// Whether a failure of the very first start is retried too. Off by default: the first start failing
+        /// is most often a setup error (no Wine, no prefix, no shim) that waiting does not mend.
+        public var retryFirstStart = false
         /// After a restart, post `UM_RECONN(0, 0)` to the windows of the clients that were connected when
         /// the shim died (those still alive).
         public var notifyFormerClients = true
@@ -127,8 +130,10 @@ public final class SIPCSupervisor {
                 }
             } catch {
                 failures += 1
-                logger.error("starting the SIPC server failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                logger.error(
+                    "starting the SIPC server failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 onEvent?(.launchFailed(attempt: attempt, error: error))
+                if generation == 0, !policy.retryFirstStart { throw error }
                 if let limit = policy.maximumConsecutiveFailures, failures >= limit { throw error }
                 backOff(failures: failures, until: condition)
                 continue
@@ -192,8 +197,9 @@ public final class SIPCSupervisor {
             // Bounded: a desktop does not hold more windows than this, and a loop in FindWindowEx must not hang us.
             for _ in 0..<4096 {
                 guard
-                    let found = (try? server.bridge.findWindow(
-                        parent: .message, childAfter: after, className: windowClass, title: nil)) ?? nil
+                    let found =
+                        (try? server.bridge.findWindow(
+                            parent: .message, childAfter: after, className: windowClass, title: nil)) ?? nil
                 else { break }
                 after = found
                 if server.peers[found] == nil, !targets.contains(found) { targets.append(found) }

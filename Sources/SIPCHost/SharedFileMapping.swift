@@ -69,4 +69,29 @@ public final class SharedFileMapping {
     }
 
     deinit { close() }
+
+    /// Removes the `/dev/shm/sipb-<pid>-…` files of SIPC servers whose process is gone (a host killed with
+    /// SIGKILL cannot remove its own). A file whose pid is alive, or names no pid, is left alone; a Windows
+    /// program that still has such a buffer mapped keeps its memory (unlinking only removes the name).
+    /// - Returns: The names removed.
+    @discardableResult
+    public static func removeStaleServerFiles(in directory: String = "/dev/shm") -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var removed: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            let parts = name.split(separator: "-", maxSplits: 2)
+            guard parts.count == 3, parts[0] == "sipb", let pid = pid_t(parts[1]), pid > 0, pid != getpid() else {
+                continue
+            }
+            // ESRCH: no such process. EPERM means it exists (someone else's): keep.
+            if kill(pid, 0) != 0, errno == ESRCH, Glibc.unlink(directory + "/" + name) == 0 {
+                removed.append(name)
+            }
+        }
+        return removed
+    }
 }

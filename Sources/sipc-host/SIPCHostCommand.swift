@@ -57,6 +57,16 @@ struct HostOptions: ParsableArguments {
         throw ValidationError("sipc-shim.exe not found: build it with `make shim`, or pass --shim")
     }
 
+    /// Checks Wine and the prefix, and returns a launcher that starts the shim (and the wineserver if needed)
+    /// and does the handshake, each time it is called: for ``SIPCSupervisor``.
+    func launcher(logger: Logger) throws -> SIPCSupervisor.Launcher {
+        let wine = self.wine
+        try wine.validate()
+        try wine.ensurePrefix(logger: logger)
+        return SIPCSupervisor.shimLauncher(
+            shim: try shimPath(), environment: wine, shimLog: shimLog ? .inherit : .discard, logger: logger)
+    }
+
     /// Prepares the prefix and the wineserver, starts the shim and does the handshake.
     func connect(logger: Logger) throws -> BridgeConnection {
         let wine = self.wine

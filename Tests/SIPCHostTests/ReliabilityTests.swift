@@ -22,6 +22,7 @@ import Testing
         policy.initialDelay = .milliseconds(20)
         policy.maximumDelay = .milliseconds(50)
         policy.maximumConsecutiveFailures = 4
+        policy.retryFirstStart = true
         var attempts = 0
         let supervisor = SIPCSupervisor(
             configuration: .init(profile: try SIPCProfile.ipcDemo(stackSize: 8)), router: SIPCRouter(),
@@ -53,6 +54,7 @@ import Testing
     @Test func aStopConditionEndsTheBackoffAtOnce() throws {
         var policy = SIPCSupervisor.Policy()
         policy.initialDelay = .seconds(30)
+        policy.retryFirstStart = true
         let supervisor = SIPCSupervisor(
             configuration: .init(profile: try SIPCProfile.ipcDemo(stackSize: 8)), router: SIPCRouter(),
             policy: policy
@@ -60,6 +62,18 @@ import Testing
         let stopAt = ContinuousClock.now + .milliseconds(200)
         try supervisor.run(until: { ContinuousClock.now >= stopAt })
         #expect(ContinuousClock.now - stopAt < .seconds(2))
+    }
+
+    @Test func aFirstStartThatFailsIsNotRetriedByDefault() throws {
+        var attempts = 0
+        let supervisor = SIPCSupervisor(
+            configuration: .init(profile: try SIPCProfile.ipcDemo(stackSize: 8)), router: SIPCRouter()
+        ) { () throws(BridgeError) -> BridgeConnection in
+            attempts += 1
+            throw .launchFailed("no Wine here")
+        }
+        #expect(throws: BridgeError.launchFailed("no Wine here")) { try supervisor.run() }
+        #expect(attempts == 1)
     }
 
     @Test func theAllowListMatchesFullPathsOrFileNamesIgnoringCase() {
@@ -302,7 +316,9 @@ final class ReliabilityWineTests {
         }
         let waited = ContinuousClock.now - started
         waiting = false
-        #expect(error == .timedOut(functionID: TestProtocol.sayHello.id, after: .seconds(4)), "\(String(describing: error))")
+        #expect(
+            error == .timedOut(functionID: TestProtocol.sayHello.id, after: .seconds(4)), "\(String(describing: error))"
+        )
         #expect(waited >= .seconds(4) && waited < .seconds(8), "the call returned after \(waited)")
         #expect(stuck.quarantinedSlots == [0])
 
@@ -321,7 +337,55 @@ final class ReliabilityWineTests {
         #expect(hanging.values("hello_utf8") == ["are you there?", "again"], "\(hanging.lines)")
     }
 
-    @Test("the executable allow-list admits sipc-peer.exe and refuses it when it is not listed", .timeLimit(.minutes(2)))
+    @Test(
+        "the Swift host killed (SIGKILL): the shim answers the pending SendMessage with 0 and exits within 1 s",
+        .timeLimit(.minutes(2)))
+    func hostKilled() throws {
+        try WineTestEnvironment.requireAvailable()
+        let hostPath = try #require(DemoScriptTests.hostExecutable, "sipc-host not built (swift build)")
+        let title = uniqueTitle("sipb_host_kill")
+        let host = try DemoScriptTests.NativeProgram(hostPath, ["demo", "--title", title])
+        defer { _ = host.stop() }
+        let hostPid = host.process.processIdentifier
+        #expect(
+            DemoScriptTests.waitUntil({ host.text.contains("listening") || !host.process.isRunning }),
+            "sipc-host did not start: \(host.errors)")
+        // The shim is the host's child (the Wine process of sipc-shim.exe).
+        let children = (try? String(contentsOfFile: "/proc/\(hostPid)/task/\(hostPid)/children", encoding: .utf8)) ?? ""
+        let shimPid = try #require(children.split(separator: " ").compactMap { pid_t($0) }.first, "no shim child")
+        // Calls back to back: at any instant the client is almost surely inside a SendMessage to the shim.
+        let client = try WindowsProgram("sipc-peer.exe", ["client", "--title", title, "bench-add-int", "100000000"])
+        #expect(DemoScriptTests.waitUntil({ !client.values("connected").isEmpty || !client.isRunning }))
+        usleep(500_000)
+        let filesBefore = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter {
+            $0.hasPrefix("sipb-\(hostPid)-")
+        }
+        kill(hostPid, SIGKILL)
+        let killedAt = ContinuousClock.now
+        _ = endProcess(host.process, waiting: .seconds(5))
+        // Gone, or a zombie waiting for its new parent to reap it: either way it has exited.
+        func shimExited() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(shimPid)/stat", encoding: .utf8) else { return true }
+            return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !shimExited(), ContinuousClock.now < deadline { usleep(1000) }
+        let exitedAfter = ContinuousClock.now - killedAt
+        print("host SIGKILLed: the shim exited \(exitedAfter) later")
+        #expect(shimExited(), "the shim still runs")
+        #expect(exitedAfter < .seconds(1), "the shim took \(exitedAfter) to exit")
+        // The client's call was answered 0 (not handled) or failed as its peer window vanished: it stops, with
+        // an error, instead of hanging.
+        #expect(client.finish(timeout: .seconds(10)) == 1, "\(client.lines.suffix(5))")
+        #expect(!client.values("error").isEmpty, "\(client.lines.suffix(5))")
+        // The dead host could not remove its buffers; the next server start does.
+        #expect(filesBefore.count == 2, "\(filesBefore)")
+        let removed = SharedFileMapping.removeStaleServerFiles()
+        #expect(Set(filesBefore).isSubset(of: Set(removed)), "removed \(removed), had \(filesBefore)")
+    }
+
+    @Test(
+        "the executable allow-list admits sipc-peer.exe and refuses it when it is not listed", .timeLimit(.minutes(2)))
     func allowList() throws {
         let session = try ShimSession()
         defer { session.close() }
