@@ -152,6 +152,11 @@ public struct WineEnvironment: Sendable {
     }
 }
 
+/// Linux's `F_SETPIPE_SZ` (not exported by the Glibc module without `_GNU_SOURCE`).
+let pipeSetSizeCommand: Int32 = 1031
+/// The pipe size asked for: `/proc/sys/fs/pipe-max-size`'s default.
+let pipeSize: Int32 = 1 << 20
+
 /// Where the shim's standard error (its log) goes.
 public enum ShimLogDestination: Sendable {
     /// The host's standard error.
@@ -183,6 +188,10 @@ extension PipeTransport {
             close(toShim.read); close(toShim.write)
             throw error
         }
+        // 1 MiB pipes (the unprivileged maximum) instead of 64 KiB: a large WM_COPYDATA crosses in one or two
+        // writes instead of sixteen, and each time a pipe runs full or empty Wine's side of it waits through
+        // the wineserver. Best effort: a system with a lower limit keeps the default.
+        for fd in [toShim.write, fromShim.read] { _ = fcntl(fd, pipeSetSizeCommand, pipeSize) }
         var logPipe: (read: Int32, write: Int32)?
         var stderrSpec = ChildStdio.inherit
         switch shimLog {

@@ -8,7 +8,9 @@
 // Environment (as the Makefile's RUN_ENV): WINEPREFIX, WINEDEBUG, SIPB_WINE, SIPB_WINESERVER, SIPB_SHIM,
 // SIPB_WIN_BIN (the folder of the .exe files), SIPB_HOST_EXE (a release sipc-host).
 // Options: --out DIR (default docs), --codec FILE (the codec microbenchmark output to include),
-//          --quick (fewer samples, for trying the driver out).
+//          --quick (fewer samples, for trying the driver out),
+//          --only WORDS (comma-separated phase name prefixes, e.g. `wm_copydata,latency`: run just those, for
+//          working on one figure; the report then lists the others as not measured).
 import Foundation
 import Logging
 import SIPC
@@ -24,6 +26,7 @@ let environment = ProcessInfo.processInfo.environment
 var outDir = "docs"
 var codecFile: String? = nil
 var quick = false
+var onlyPhases: [String]? = nil
 do {
     var args = CommandLine.arguments.dropFirst()
     while let arg = args.popFirst() {
@@ -31,8 +34,10 @@ do {
         case "--out": outDir = args.popFirst() ?? outDir
         case "--codec": codecFile = args.popFirst()
         case "--quick": quick = true
+        case "--only": onlyPhases = (args.popFirst() ?? "").lowercased().split(separator: ",").map(String.init)
         default:
-            FileHandle.standardError.write(Data("usage: sipc-bench [--out DIR] [--codec FILE] [--quick]\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: sipc-bench [--out DIR] [--codec FILE] [--quick] [--only PHASE,...]\n".utf8))
             exit(2)
         }
     }
@@ -168,6 +173,7 @@ do {
 }
 
 func runPhase(_ name: String, _ body: () throws -> Void) {
+    if let onlyPhases, !onlyPhases.contains(where: { name.lowercased().hasPrefix($0) }) { return }
     log("== \(name)")
     do { try body() } catch {
         log("!! \(name) failed: \(error)")
