@@ -358,7 +358,10 @@ public final class SIPCServer {
     // MARK: - Connections
 
     private func connect(_ client: WindowHandle) -> Int64 {
-        guard client != mainWindow.hwnd, peers[client] == nil else {
+        // Our own windows are refused too: the main window (as SOUI) and every connection window.
+        guard client != mainWindow.hwnd, peers[client] == nil,
+            !peers.values.contains(where: { $0.localWindow == client })
+        else {
             logger.notice("connect refused: already connected or our own window", metadata: ["client": "\(client)"])
             return 0
         }
