@@ -220,7 +220,8 @@ public final class SIPCServer {
         public var className = "sipb_sipc_server"
         /// The per-connection windows' title (sinstar3 uses `svr_conn_wnd`).
         public var connectionTitle = "svr_conn_wnd"
-        /// Refuse calls whose `lParam` is not the connected client's window (SOUI does not check).
+        /// Refuse calls, and disconnects posted to a connection window, whose `lParam` is not the connected
+        /// client's window (SOUI does not check).
         public var checkCallerWindow = true
         /// Log every frame (both directions) at `info`, bytes in hex.
         public var trace = false
@@ -482,12 +483,17 @@ public final class SIPCServer {
                     self.connectionCall(message, peer: peer)
                 }
                 bridge.onPostedMessage(to: local) { [unowned self] _, message in
-                    // S4 clients post 101 to the connection window.
-                    if message.message == SIPCConstants.callMessage,
+                    // S4 clients post 101 to the connection window, with their own window as lParam.
+                    guard message.message == SIPCConstants.callMessage,
                         message.wParam == UInt64(SIPCConstants.disconnectFunctionID)
-                    {
-                        _ = self.disconnect(client)
+                    else { return }
+                    if self.configuration.checkCallerWindow, message.lParam != client.rawValue {
+                        self.logger.warning(
+                            "disconnect refused: lParam is not the connected client",
+                            metadata: ["lParam": "0x\(String(message.lParam, radix: 16))", "client": "\(client)"])
+                        return
                     }
+                    _ = self.disconnect(client)
                 }
             }
             return peer
