@@ -458,7 +458,13 @@ public final class SIPCServer {
                     if failure == nil { failure = error }
                 }
                 do {
-                    handles.append(try bridge.finish(eventRequests[index]).handle)
+                    let created = try bridge.finish(eventRequests[index])
+                    handles.append(created.handle)
+                    if created.alreadyExisted, failure == nil {
+                        failure = BridgeError.invalidArgument(
+                            "event name \(SIPCProfile.eventName(forBuffer: plans[index].name)) is already taken by "
+                                + "another process")
+                    }
                 } catch {
                     if failure == nil { failure = error }
                 }
