@@ -327,7 +327,12 @@ public final class SIPCServer {
                     "call on the main window refused", metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
                 return 0
             }
-            guard let id = UInt32(exactly: message.wParam) else { return 0 }
+            guard let id = UInt32(exactly: message.wParam) else {
+                logger.notice(
+                    "call refused: wParam is not a function id",
+                    metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
+                return 0
+            }
             let outcome = router.dispatchV1(functionID: id, buffer: peer.receiveBuffer, context: peer)
             if configuration.trace {
                 logger.info("frame in (v1)", metadata: ["id": "\(id)", "outcome": "\(outcome)"])
