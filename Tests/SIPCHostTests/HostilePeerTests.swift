@@ -129,7 +129,7 @@ struct HostileAttack: CustomStringConvertible {
         .malformed("frame-id-mismatch", "function id mismatch at offset 8: expected 102, found 103"),
         .malformed("frame-bad-marker", "bad section marker at offset 12: expected 0xF0, found 0x0"),
         HostileAttack("frame-unknown-function", .notice, "unknown function", ["id": .contains("4242")]),
-        .malformed("frame-beyond-tail", "truncated"),
+        .malformed("frame-beyond-tail", "truncated: need 1 bytes at offset 18432, only 0 readable"),
         .malformed("outputs-overflow-slot", "overflow: "),
         HostileAttack(
             "server-send-header", .warning, "handler failed",
