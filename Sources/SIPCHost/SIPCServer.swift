@@ -251,7 +251,8 @@ public final class SIPCServer {
         public var className = "sipb_sipc_server"
         /// The per-connection windows' title (sinstar3 uses `svr_conn_wnd`).
         public var connectionTitle = "svr_conn_wnd"
-        /// Refuse calls whose `lParam` is not the connected client's window (SOUI does not check).
+        /// Refuse calls, and disconnects posted to a connection window, whose `lParam` is not the connected
+        /// client's window (SOUI does not check).
         public var checkCallerWindow = true
         /// Log every frame (both directions) at `info`, bytes in hex.
         public var trace = false
@@ -367,7 +368,12 @@ public final class SIPCServer {
                     "call on the main window refused", metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
                 return 0
             }
-            guard let id = UInt32(exactly: message.wParam) else { return 0 }
+            guard let id = UInt32(exactly: message.wParam) else {
+                logger.notice(
+                    "call refused: wParam is not a function id",
+                    metadata: ["wParam": "\(message.wParam)", "lParam": "\(client)"])
+                return 0
+            }
             let outcome = router.dispatchV1(functionID: id, buffer: peer.receiveBuffer, context: peer)
             if configuration.trace {
                 logger.info("frame in (v1)", metadata: ["id": "\(id)", "outcome": "\(outcome)"])
@@ -399,7 +405,10 @@ public final class SIPCServer {
     // MARK: - Connections
 
     private func connect(_ client: WindowHandle) -> Int64 {
-        guard client != mainWindow.hwnd, peers[client] == nil else {
+        // Our own windows are refused too: the main window (as SOUI) and every connection window.
+        guard client != mainWindow.hwnd, peers[client] == nil,
+            !peers.values.contains(where: { $0.localWindow == client })
+        else {
             logger.notice("connect refused: already connected or our own window", metadata: ["client": "\(client)"])
             return 0
         }
@@ -525,7 +534,13 @@ public final class SIPCServer {
                     if failure == nil { failure = error }
                 }
                 do {
-                    handles.append(try bridge.finish(eventRequests[index]).handle)
+                    let created = try bridge.finish(eventRequests[index])
+                    handles.append(created.handle)
+                    if created.alreadyExisted, failure == nil {
+                        failure = BridgeError.invalidArgument(
+                            "event name \(SIPCProfile.eventName(forBuffer: plans[index].name)) is already taken by "
+                                + "another process")
+                    }
                 } catch {
                     if failure == nil { failure = error }
                 }
@@ -550,12 +565,17 @@ public final class SIPCServer {
                     self.connectionCall(message, peer: peer)
                 }
                 bridge.onPostedMessage(to: local) { [unowned self] _, message in
-                    // S4 clients post 101 to the connection window.
-                    if message.message == SIPCConstants.callMessage,
+                    // S4 clients post 101 to the connection window, with their own window as lParam.
+                    guard message.message == SIPCConstants.callMessage,
                         message.wParam == UInt64(SIPCConstants.disconnectFunctionID)
-                    {
-                        _ = self.disconnect(client)
+                    else { return }
+                    if self.configuration.checkCallerWindow, message.lParam != client.rawValue {
+                        self.logger.warning(
+                            "disconnect refused: lParam is not the connected client",
+                            metadata: ["lParam": "0x\(String(message.lParam, radix: 16))", "client": "\(client)"])
+                        return
                     }
+                    _ = self.disconnect(client)
                 }
             }
             return peer
