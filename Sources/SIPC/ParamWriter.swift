@@ -28,11 +28,12 @@ public struct ParamWriter {
 
     @inlinable
     mutating func claim(_ count: Int) throws(SIPCError) -> Int {
-        guard count >= 0, count <= limit - position else {
-            throw .overflow(offset: position, needed: count, available: limit - position)
+        // position ≤ limit always holds, so neither subtraction nor addition can overflow.
+        let at = cursor
+        guard count >= 0, count <= limit &- at else {
+            throw .overflow(offset: at, needed: count, available: limit &- at)
         }
-        let at = position
-        cursor += count
+        cursor = at &+ count
         return at
     }
 
