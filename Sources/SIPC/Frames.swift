@@ -40,9 +40,11 @@ public struct SlotLayout: Sendable, Equatable {
     @inlinable
     public func range(ofSlot slot: Int, capacity: Int) throws(SIPCError) -> Range<Int> {
         guard slot >= 0, slot < stackSize else { throw .slotOutOfRange(slot: slot, stackSize: stackSize) }
-        let start = slot * bufSize
-        guard start + bufSize <= capacity else { throw .slotOutOfRange(slot: slot, stackSize: capacity / bufSize) }
-        return start..<(start + bufSize)
+        // slot < stackSize and bufSize × stackSize fits a u32 (checked by init): no overflow.
+        let start = slot &* bufSize
+        let end = start &+ bufSize
+        guard end <= capacity else { throw .slotOutOfRange(slot: slot, stackSize: capacity / bufSize) }
+        return Range(uncheckedBounds: (start, end))
     }
 }
 

@@ -171,11 +171,15 @@ public struct SharedBuffer: @unchecked Sendable {
     // MARK: - Bulk access for frames
 
     /// A writer from `position` (the cursor when nil) up to `limit` (clamped to the capacity).
-    /// - Throws: if the header is bad or `position` lies outside the data area.
+    ///
+    /// The header is read, and checked, only when the writer starts at the cursor: a writer at a given
+    /// position uses no header field (its window is bounded by the trusted capacity, and `commit(_:)`
+    /// only compares the tail), so a frame written into its slot costs no header check.
+    /// - Throws: if the header is bad (position nil) or `position` lies outside the data area.
     @inlinable
     public func writer(from position: Int? = nil, limit: Int) throws(SIPCError) -> ParamWriter {
-        let current = try header()
-        let start = position ?? current.cursor
+        let start: Int
+        if let position { start = position } else { start = try header().cursor }
         let end = Swift.min(limit, capacity)
         guard start >= 0, start <= end else { throw .seekOutOfRange(target: start, capacity: end) }
         return ParamWriter(base: data, position: start, limit: end)
