@@ -239,18 +239,10 @@ public struct IncomingCall {
     public func writeOutputs<Inputs, Outputs>(
         _ function: IPCFunction<Inputs, Outputs>, _ outputs: Outputs, at position: Int
     ) throws(SIPCError) {
-        try writeOutputs(id: function.id, outputs, at: position, function.encodeOutputsBody)
-    }
-
-    @inlinable
-    func writeOutputs<Outputs>(
-        id: UInt32, _ outputs: Outputs, at position: Int,
-        _ encode: (Outputs, inout ParamWriter) throws(SIPCError) -> Void
-    ) throws(SIPCError) {
         var writer = try buffer.writer(from: position, limit: outputsLimit)
-        try writer.writeInteger(id)
+        try writer.writeInteger(function.id)
         try writer.writeByte(SIPCConstants.outputMarker)
-        try encode(outputs, &writer)
+        try function.encodeOutputs(outputs, to: &writer)
         try buffer.commit(writer)
     }
 }

@@ -67,14 +67,11 @@ public struct SIPCRouter<Context> {
         _ function: IPCFunction<Inputs, Outputs>, _ handler: @escaping (Inputs) throws -> Outputs
     ) {
         // Written out rather than forwarded to registerContextual: one closure less on every call.
-        let decode = function.decodeInputsBody
-        let encode = function.encodeOutputsBody
-        let id = function.id
-        add(id: id, name: function.name) { call, _ in
+        add(id: function.id, name: function.name) { call, _ in
             var reader = call.inputs
-            let inputs = try decode(&reader)
+            let inputs = try function.decodeInputs(from: &reader)
             let outputsAt = try call.finishInputs(reader)
-            try call.writeOutputs(id: id, try handler(inputs), at: outputsAt, encode)
+            try call.writeOutputs(function, try handler(inputs), at: outputsAt)
         }
     }
 
@@ -83,14 +80,11 @@ public struct SIPCRouter<Context> {
     public mutating func registerContextual<Inputs, Outputs>(
         _ function: IPCFunction<Inputs, Outputs>, _ handler: @escaping (Inputs, Context) throws -> Outputs
     ) {
-        let decode = function.decodeInputsBody
-        let encode = function.encodeOutputsBody
-        let id = function.id
-        add(id: id, name: function.name) { call, context in
+        add(id: function.id, name: function.name) { call, context in
             var reader = call.inputs
-            let inputs = try decode(&reader)
+            let inputs = try function.decodeInputs(from: &reader)
             let outputsAt = try call.finishInputs(reader)
-            try call.writeOutputs(id: id, try handler(inputs, context), at: outputsAt, encode)
+            try call.writeOutputs(function, try handler(inputs, context), at: outputsAt)
         }
     }
 
