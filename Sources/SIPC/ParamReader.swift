@@ -37,6 +37,21 @@ public struct ParamReader {
         return at
     }
 
+    /// Loads the little-endian integer `offset` bytes past the position, without moving it or checking
+    /// bounds: for a run of fixed fields read after one check of ``remaining`` (the frame headers).
+    @inlinable @inline(__always)
+    func peekUnchecked<T: FixedWidthInteger>(at offset: Int, as: T.Type = T.self) -> T {
+        assert(offset >= 0 && offset <= remaining - MemoryLayout<T>.size, "ParamReader: unchecked read out of bounds")
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: cursor &+ offset, as: T.self))
+    }
+
+    /// Moves the position by `count` bytes that ``remaining`` was checked to hold.
+    @inlinable @inline(__always)
+    mutating func skipUnchecked(_ count: Int) {
+        assert(count >= 0 && count <= remaining, "ParamReader: unchecked skip out of bounds")
+        cursor &+= count
+    }
+
     /// Reads a fixed-width integer stored little-endian.
     /// - Throws: ``SIPCError/truncated(offset:needed:available:)`` if fewer bytes remain.
     @inlinable

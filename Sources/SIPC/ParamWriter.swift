@@ -37,6 +37,21 @@ public struct ParamWriter {
         return at
     }
 
+    /// Stores `value` little-endian `offset` bytes past the position, without moving it or checking
+    /// bounds: for a run of fixed fields written after one check of ``remaining`` (the frame headers).
+    @inlinable @inline(__always)
+    func storeUnchecked<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        assert(offset >= 0 && offset <= remaining - MemoryLayout<T>.size, "ParamWriter: unchecked write out of bounds")
+        base.storeBytes(of: value.littleEndian, toByteOffset: cursor &+ offset, as: T.self)
+    }
+
+    /// Moves the position past `count` bytes that ``remaining`` was checked to hold.
+    @inlinable @inline(__always)
+    mutating func skipUnchecked(_ count: Int) {
+        assert(count >= 0 && count <= remaining, "ParamWriter: unchecked skip out of bounds")
+        cursor &+= count
+    }
+
     /// Writes a fixed-width integer little-endian.
     /// - Throws: ``SIPCError/overflow(offset:needed:available:)`` if it does not fit.
     @inlinable
