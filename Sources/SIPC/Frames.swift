@@ -37,7 +37,7 @@ public struct SlotLayout: Sendable, Equatable {
 
     /// The byte range of `slot` inside a buffer of `capacity` bytes.
     /// - Throws: ``SIPCError/slotOutOfRange(slot:stackSize:)`` for a slot past the stack or the buffer.
-    @inlinable
+    @inlinable @inline(__always)
     public func range(ofSlot slot: Int, capacity: Int) throws(SIPCError) -> Range<Int> {
         guard slot >= 0, slot < stackSize else { throw .slotOutOfRange(slot: slot, stackSize: stackSize) }
         // slot < stackSize and bufSize × stackSize fits a u32 (checked by init): no overflow.
