@@ -290,7 +290,7 @@ public struct IncomingCall {
 
     /// Call after decoding the inputs with `reader`: checks where they ended and returns where the
     /// outputs go. v2 leaves the shared cursor after the inputs, as SOUI's callee does.
-    @inlinable
+    @inlinable @inline(__always)
     public func finishInputs(_ reader: ParamReader) throws(SIPCError) -> Int {
         if let inputsEnd {
             guard reader.position == inputsEnd else {
