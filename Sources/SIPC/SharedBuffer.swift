@@ -201,7 +201,7 @@ public struct SharedBuffer: @unchecked Sendable {
     /// Makes the header reflect bytes written through `writer`: cursor at its position, tail raised
     /// to it — the state SOUI's `Write` calls would have left. The writer's position is inside the
     /// trusted capacity by construction, so no header field is trusted here.
-    @inlinable
+    @inlinable @inline(__always)
     public func commit(_ writer: ParamWriter) throws(SIPCError) {
         let end = writer.position
         guard end <= capacity else { throw .seekOutOfRange(target: end, capacity: capacity) }
@@ -210,7 +210,7 @@ public struct SharedBuffer: @unchecked Sendable {
     }
 
     /// Leaves the cursor where `reader` stopped (inside the data area by construction).
-    @inlinable
+    @inlinable @inline(__always)
     public func commit(_ reader: ParamReader) throws(SIPCError) {
         guard reader.position <= capacity else { throw .seekOutOfRange(target: reader.position, capacity: capacity) }
         store(UInt32(reader.position), 8)
