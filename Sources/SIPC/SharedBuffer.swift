@@ -1,10 +1,11 @@
 /// SOUI's shared buffer (`CShareMemBuffer`) over raw memory: a 12-byte header — capacity, tail,
 /// cursor, each a little-endian `u32` — followed by the data area.
 ///
-/// The header lives in memory the peer can write, so every operation re-reads and checks it
-/// against the capacity this side trusts (the one it created the buffer with, or the one it
-/// validated against the mapping's size when it attached). Where SOUI silently truncates, these
-/// operations throw. The same code works over a heap allocation (``OwnedSharedMemory``) and over a
+/// The header lives in memory the peer can write, so every operation that uses a header field
+/// re-reads the whole header and checks it against the capacity this side trusts (the one it
+/// created the buffer with, or the one it validated against the mapping's size when it attached)
+/// before using it; nothing read from the header earlier is reused. Writing at a given position
+/// uses no header field and skips the check. Where SOUI silently truncates, these operations throw. The same code works over a heap allocation (``OwnedSharedMemory``) and over a
 /// mapping shared with a Windows process.
 ///
 /// `SharedBuffer` does not own its memory: whoever created the mapping or allocation keeps it alive
