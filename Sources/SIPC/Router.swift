@@ -45,7 +45,9 @@ public struct SIPCRouter<Context> {
         @usableFromInline init(name: String, body: @escaping Body) { self.name = name; self.body = body }
     }
 
-    /// An entry of the direct table: the entry unretained (``entries`` owns it), nil when the id is free.
+    /// An entry of the direct table: the entry unretained, nil when the id is free. ``entries`` owns
+    /// every entry and never loses one (there is no unregistering), so a router value's `direct` points
+    /// only at entries its own `entries` keeps alive; copies share them.
     @usableFromInline typealias Slot = Unmanaged<Entry>?
 
     /// Ids below ``directTableSize`` are found by index (no hashing on the hot path); others by hash.
@@ -109,13 +111,8 @@ public struct SIPCRouter<Context> {
     /// Runs the handler for an already-parsed call.
     @inlinable
     public func dispatch(_ call: IncomingCall, context: Context) -> DispatchOutcome {
-        var call = call
-        return dispatch(&call, context: context)
-    }
-
-    @inlinable
-    func dispatch(_ call: inout IncomingCall, context: Context) -> DispatchOutcome {
         let id = Int(call.functionID)
+        var call = call
         do {
             if id < direct.count, let slot = direct[id] {
                 // `entries` keeps the entry alive while `self` exists: call it without a retain.
