@@ -28,7 +28,7 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         // The POD call of SIPCCodec in a plain loop, for callgrind instruction counts
-        // (scripts/codec-instructions.sh).
+        // (Benchmarks/codec-instructions.sh).
         .executableTarget(
             name: "codec-instructions",
             dependencies: [.product(name: "SIPC", package: parentPackage)],

@@ -1,5 +1,5 @@
 // The codec benchmark's POD call in a plain loop, for instruction counts that do not depend on the
-// machine's mood: scripts/codec-instructions.sh runs it under callgrind with two loop lengths and
+// machine's mood: Benchmarks/codec-instructions.sh runs it under callgrind with two loop lengths and
 // prints the difference per call (setup and process start cancel out).
 //
 //   codec-instructions CALLS

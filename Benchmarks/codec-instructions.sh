@@ -3,7 +3,7 @@
 # the difference between a run of 2N and a run of N calls, divided by N, so that process start and setup
 # cancel out. Stable across runs, unlike wall-clock time on a shared VM.
 #
-#   scripts/codec-instructions.sh [N]      (N defaults to 100000)
+#   Benchmarks/codec-instructions.sh [N]      (N defaults to 100000)
 #
 # Builds Benchmarks' codec-instructions product in release mode. Needs valgrind.
 set -euo pipefail
