@@ -27,6 +27,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The POD call of SIPCCodec in a plain loop, for callgrind instruction counts
+        // (Benchmarks/codec-instructions.sh).
+        .executableTarget(
+            name: "codec-instructions",
+            dependencies: [.product(name: "SIPC", package: parentPackage)],
+            path: "Sources/codec-instructions",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The end-to-end driver of `make bench` (scripts/bench.sh): starts the servers under Wine, runs the
         // Windows bench clients (win32-shim/bench) against both, and writes docs/BENCHMARKS.md.
         .executableTarget(

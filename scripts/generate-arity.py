@@ -35,18 +35,18 @@ def side(prefix, own, n):
 
 def decode(types):
     if types is None:
-        return "()"
+        return "result.initialize(to: ())"
     if len(types) == 1:
-        return f"try {types[0]}.read(from: &reader)"
-    return "(" + ", ".join(f"try {x}.read(from: &reader)" for x in types) + ")"
+        return f"result.initialize(to: try {types[0]}.read(from: &reader))"
+    return "result.initialize(to: (" + ", ".join(f"try {x}.read(from: &reader)" for x in types) + "))"
 
 
 def encode(types):
     if types is None:
         return "_ = values"
     if len(types) == 1:
-        return "try values.write(to: &writer)"
-    return "; ".join(f"try values.{i}.write(to: &writer)" for i in range(len(types)))
+        return "try values.pointee.write(to: &writer)"
+    return "; ".join(f"try values.pointee.{i}.write(to: &writer)" for i in range(len(types)))
 
 
 def main():
@@ -63,9 +63,9 @@ def main():
     ) where {", ".join(iw + ow)} {{
         self.init(
             checkedID: id, name: name,
-            decodeInputs: {{ reader throws(SIPCError) in {decode(itypes)} }},
+            decodeInputs: {{ reader, result throws(SIPCError) in {decode(itypes)} }},
             encodeInputs: {{ values, writer throws(SIPCError) in {encode(itypes)} }},
-            decodeOutputs: {{ reader throws(SIPCError) in {decode(otypes)} }},
+            decodeOutputs: {{ reader, result throws(SIPCError) in {decode(otypes)} }},
             encodeOutputs: {{ values, writer throws(SIPCError) in {encode(otypes)} }})
     }}
 """)

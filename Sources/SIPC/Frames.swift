@@ -37,12 +37,14 @@ public struct SlotLayout: Sendable, Equatable {
 
     /// The byte range of `slot` inside a buffer of `capacity` bytes.
     /// - Throws: ``SIPCError/slotOutOfRange(slot:stackSize:)`` for a slot past the stack or the buffer.
-    @inlinable
+    @inlinable @inline(__always)
     public func range(ofSlot slot: Int, capacity: Int) throws(SIPCError) -> Range<Int> {
         guard slot >= 0, slot < stackSize else { throw .slotOutOfRange(slot: slot, stackSize: stackSize) }
-        let start = slot * bufSize
-        guard start + bufSize <= capacity else { throw .slotOutOfRange(slot: slot, stackSize: capacity / bufSize) }
-        return start..<(start + bufSize)
+        // slot < stackSize and bufSize × stackSize fits a u32 (checked by init): no overflow.
+        let start = slot &* bufSize
+        let end = start &+ bufSize
+        guard end <= capacity else { throw .slotOutOfRange(slot: slot, stackSize: capacity / bufSize) }
+        return Range(uncheckedBounds: (start, end))
     }
 }
 
@@ -76,10 +78,7 @@ public enum FrameV2 {
     ) throws(SIPCError) -> PendingCall {
         let range = try layout.range(ofSlot: slot, capacity: buffer.capacity)
         var writer = try buffer.writer(from: range.lowerBound, limit: range.upperBound)
-        try writer.writeInteger(sequence)
-        try writer.writeInteger(function.id)
-        try writer.writeInteger(function.id)
-        try writer.writeByte(SIPCConstants.inputMarker)
+        try writeCallHeader(&writer, sequence: sequence, id: function.id)
         try function.encodeInputs(inputs, to: &writer)
         try buffer.commit(writer)
         return PendingCall(outputsAt: writer.position, outputsLimit: range.upperBound, frameStart: range.lowerBound)
@@ -106,20 +105,94 @@ public enum FrameV2 {
     {
         let range = try layout.range(ofSlot: slot, capacity: buffer.capacity)
         var reader = try buffer.reader(from: range.lowerBound, limit: range.upperBound)
-        let sequence: Int32 = try reader.readInteger()
-        let id: UInt32 = try reader.readInteger()
-        try readSectionHeader(&reader, id: id, marker: SIPCConstants.inputMarker)
+        let (sequence, id) = try readCallHeader(&reader)
         return IncomingCall(
             version: .v2, sequence: sequence, functionID: id, inputs: reader,
             inputsEnd: nil, outputsLimit: range.upperBound, buffer: buffer)
     }
 
-    @inlinable
+    /// Bytes of a call's header: seq, id, id, marker.
+    @usableFromInline static var callHeaderSize: Int { 13 }
+
+    // The frame's fixed fields are read and written with one bounds check for the whole header. When
+    // the bytes are not all there, the field-by-field paths below raise the exact error a reader or
+    // writer would (which field, at which offset).
+
+    /// Reads a section header (`u32 id, u8 marker`) and checks both.
+    @inlinable @inline(__always)
     static func readSectionHeader(_ reader: inout ParamReader, id: UInt32, marker: UInt8) throws(SIPCError) {
+        guard reader.remaining >= 5 else { return try readSectionHeaderByField(&reader, id: id, marker: marker) }
+        let found: UInt32 = reader.peekUnchecked(at: 0)
+        let foundMarker: UInt8 = reader.peekUnchecked(at: 4)
+        guard found == id, foundMarker == marker else {
+            return try readSectionHeaderByField(&reader, id: id, marker: marker)
+        }
+        reader.skipUnchecked(5)
+    }
+
+    @inlinable @inline(never)
+    static func readSectionHeaderByField(_ reader: inout ParamReader, id: UInt32, marker: UInt8) throws(SIPCError) {
         let at = reader.position
         let found: UInt32 = try reader.readInteger()
         guard found == id else { throw .idMismatch(offset: at, expected: id, found: found) }
         try reader.expectMarker(marker)
+    }
+
+    /// Reads a call's header (`i32 seq, u32 id, u32 id, u8 0xF0`) and checks the repeated id and the marker.
+    @inlinable @inline(__always)
+    static func readCallHeader(_ reader: inout ParamReader) throws(SIPCError) -> (sequence: Int32, id: UInt32) {
+        guard reader.remaining >= callHeaderSize else { return try readCallHeaderByField(&reader) }
+        let sequence: Int32 = reader.peekUnchecked(at: 0)
+        let id: UInt32 = reader.peekUnchecked(at: 4)
+        let repeated: UInt32 = reader.peekUnchecked(at: 8)
+        let marker: UInt8 = reader.peekUnchecked(at: 12)
+        guard repeated == id, marker == SIPCConstants.inputMarker else { return try readCallHeaderByField(&reader) }
+        reader.skipUnchecked(callHeaderSize)
+        return (sequence, id)
+    }
+
+    @inlinable @inline(never)
+    static func readCallHeaderByField(_ reader: inout ParamReader) throws(SIPCError) -> (sequence: Int32, id: UInt32) {
+        let sequence: Int32 = try reader.readInteger()
+        let id: UInt32 = try reader.readInteger()
+        try readSectionHeaderByField(&reader, id: id, marker: SIPCConstants.inputMarker)
+        return (sequence, id)
+    }
+
+    /// Writes a call's header (`i32 seq, u32 id, u32 id, u8 0xF0`).
+    @inlinable @inline(__always)
+    static func writeCallHeader(_ writer: inout ParamWriter, sequence: Int32, id: UInt32) throws(SIPCError) {
+        guard writer.remaining >= callHeaderSize else {
+            return try writeCallHeaderByField(&writer, sequence: sequence, id: id)
+        }
+        writer.storeUnchecked(sequence, at: 0)
+        writer.storeUnchecked(id, at: 4)
+        writer.storeUnchecked(id, at: 8)
+        writer.storeUnchecked(SIPCConstants.inputMarker, at: 12)
+        writer.skipUnchecked(callHeaderSize)
+    }
+
+    @inlinable @inline(never)
+    static func writeCallHeaderByField(_ writer: inout ParamWriter, sequence: Int32, id: UInt32) throws(SIPCError) {
+        try writer.writeInteger(sequence)
+        try writer.writeInteger(id)
+        try writer.writeInteger(id)
+        try writer.writeByte(SIPCConstants.inputMarker)
+    }
+
+    /// Writes a section header (`u32 id, u8 marker`).
+    @inlinable @inline(__always)
+    static func writeSectionHeader(_ writer: inout ParamWriter, id: UInt32, marker: UInt8) throws(SIPCError) {
+        guard writer.remaining >= 5 else { return try writeSectionHeaderByField(&writer, id: id, marker: marker) }
+        writer.storeUnchecked(id, at: 0)
+        writer.storeUnchecked(marker, at: 4)
+        writer.skipUnchecked(5)
+    }
+
+    @inlinable @inline(never)
+    static func writeSectionHeaderByField(_ writer: inout ParamWriter, id: UInt32, marker: UInt8) throws(SIPCError) {
+        try writer.writeInteger(id)
+        try writer.writeByte(marker)
     }
 }
 
@@ -139,10 +212,7 @@ public enum FrameV1 {
     ) throws(SIPCError) -> PendingCall {
         var writer = try buffer.writer(limit: buffer.capacity)
         let start = writer.position
-        try writer.writeInteger(sequence)
-        try writer.writeInteger(function.id)
-        try writer.writeInteger(function.id)
-        try writer.writeByte(SIPCConstants.inputMarker)
+        try FrameV2.writeCallHeader(&writer, sequence: sequence, id: function.id)
         try function.encodeInputs(inputs, to: &writer)
         try writer.writeInteger(Int32(writer.position - start))
         try buffer.commit(writer)
@@ -220,7 +290,7 @@ public struct IncomingCall {
 
     /// Call after decoding the inputs with `reader`: checks where they ended and returns where the
     /// outputs go. v2 leaves the shared cursor after the inputs, as SOUI's callee does.
-    @inlinable
+    @inlinable @inline(__always)
     public func finishInputs(_ reader: ParamReader) throws(SIPCError) -> Int {
         if let inputsEnd {
             guard reader.position == inputsEnd else {
@@ -238,8 +308,7 @@ public struct IncomingCall {
         _ function: IPCFunction<Inputs, Outputs>, _ outputs: Outputs, at position: Int
     ) throws(SIPCError) {
         var writer = try buffer.writer(from: position, limit: outputsLimit)
-        try writer.writeInteger(function.id)
-        try writer.writeByte(SIPCConstants.outputMarker)
+        try FrameV2.writeSectionHeader(&writer, id: function.id, marker: SIPCConstants.outputMarker)
         try function.encodeOutputs(outputs, to: &writer)
         try buffer.commit(writer)
     }

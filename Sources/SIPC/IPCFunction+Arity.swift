@@ -15,9 +15,9 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -28,10 +28,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 2 output(s); see the variadic initialiser.
@@ -41,10 +41,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 3 output(s); see the variadic initialiser.
@@ -54,10 +54,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 4 output(s); see the variadic initialiser.
@@ -67,10 +67,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 5 output(s); see the variadic initialiser.
@@ -80,10 +80,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 6 output(s); see the variadic initialiser.
@@ -93,10 +93,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 7 output(s); see the variadic initialiser.
@@ -106,10 +106,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 0 input(s) and 8 output(s); see the variadic initialiser.
@@ -119,10 +119,10 @@ extension IPCFunction {
     ) where Inputs == Void, Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeInputs: { values, writer throws(SIPCError) in _ = values },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 0 output(s); see the variadic initialiser.
@@ -132,9 +132,9 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -145,10 +145,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 2 output(s); see the variadic initialiser.
@@ -158,10 +158,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 3 output(s); see the variadic initialiser.
@@ -171,10 +171,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 4 output(s); see the variadic initialiser.
@@ -184,10 +184,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 5 output(s); see the variadic initialiser.
@@ -197,10 +197,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 6 output(s); see the variadic initialiser.
@@ -210,10 +210,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 7 output(s); see the variadic initialiser.
@@ -223,10 +223,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 1 input(s) and 8 output(s); see the variadic initialiser.
@@ -236,10 +236,10 @@ extension IPCFunction {
     ) where Inputs: IPCParam, Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in try Inputs.read(from: &reader) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: try Inputs.read(from: &reader)) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 0 output(s); see the variadic initialiser.
@@ -249,9 +249,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -262,10 +262,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 2 output(s); see the variadic initialiser.
@@ -275,10 +275,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 3 output(s); see the variadic initialiser.
@@ -288,10 +288,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 4 output(s); see the variadic initialiser.
@@ -301,10 +301,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 5 output(s); see the variadic initialiser.
@@ -314,10 +314,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 6 output(s); see the variadic initialiser.
@@ -327,10 +327,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 7 output(s); see the variadic initialiser.
@@ -340,10 +340,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 2 input(s) and 8 output(s); see the variadic initialiser.
@@ -353,10 +353,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 0 output(s); see the variadic initialiser.
@@ -366,9 +366,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -379,10 +379,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 2 output(s); see the variadic initialiser.
@@ -392,10 +392,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 3 output(s); see the variadic initialiser.
@@ -405,10 +405,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 4 output(s); see the variadic initialiser.
@@ -418,10 +418,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 5 output(s); see the variadic initialiser.
@@ -431,10 +431,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 6 output(s); see the variadic initialiser.
@@ -444,10 +444,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 7 output(s); see the variadic initialiser.
@@ -457,10 +457,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 3 input(s) and 8 output(s); see the variadic initialiser.
@@ -470,10 +470,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 0 output(s); see the variadic initialiser.
@@ -483,9 +483,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -496,10 +496,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 2 output(s); see the variadic initialiser.
@@ -509,10 +509,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 3 output(s); see the variadic initialiser.
@@ -522,10 +522,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 4 output(s); see the variadic initialiser.
@@ -535,10 +535,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 5 output(s); see the variadic initialiser.
@@ -548,10 +548,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 6 output(s); see the variadic initialiser.
@@ -561,10 +561,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 7 output(s); see the variadic initialiser.
@@ -574,10 +574,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 4 input(s) and 8 output(s); see the variadic initialiser.
@@ -587,10 +587,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 0 output(s); see the variadic initialiser.
@@ -600,9 +600,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -613,10 +613,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 2 output(s); see the variadic initialiser.
@@ -626,10 +626,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 3 output(s); see the variadic initialiser.
@@ -639,10 +639,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 4 output(s); see the variadic initialiser.
@@ -652,10 +652,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 5 output(s); see the variadic initialiser.
@@ -665,10 +665,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 6 output(s); see the variadic initialiser.
@@ -678,10 +678,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 7 output(s); see the variadic initialiser.
@@ -691,10 +691,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 5 input(s) and 8 output(s); see the variadic initialiser.
@@ -704,10 +704,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 0 output(s); see the variadic initialiser.
@@ -717,9 +717,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -730,10 +730,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 2 output(s); see the variadic initialiser.
@@ -743,10 +743,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 3 output(s); see the variadic initialiser.
@@ -756,10 +756,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 4 output(s); see the variadic initialiser.
@@ -769,10 +769,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 5 output(s); see the variadic initialiser.
@@ -782,10 +782,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 6 output(s); see the variadic initialiser.
@@ -795,10 +795,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 7 output(s); see the variadic initialiser.
@@ -808,10 +808,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 6 input(s) and 8 output(s); see the variadic initialiser.
@@ -821,10 +821,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 0 output(s); see the variadic initialiser.
@@ -834,9 +834,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -847,10 +847,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 2 output(s); see the variadic initialiser.
@@ -860,10 +860,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 3 output(s); see the variadic initialiser.
@@ -873,10 +873,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 4 output(s); see the variadic initialiser.
@@ -886,10 +886,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 5 output(s); see the variadic initialiser.
@@ -899,10 +899,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 6 output(s); see the variadic initialiser.
@@ -912,10 +912,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 7 output(s); see the variadic initialiser.
@@ -925,10 +925,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 7 input(s) and 8 output(s); see the variadic initialiser.
@@ -938,10 +938,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 0 output(s); see the variadic initialiser.
@@ -951,9 +951,9 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == Void {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in () },
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: ()) },
             encodeOutputs: { values, writer throws(SIPCError) in _ = values })
     }
 
@@ -964,10 +964,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs: IPCParam {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in try Outputs.read(from: &reader) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: try Outputs.read(from: &reader)) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 2 output(s); see the variadic initialiser.
@@ -977,10 +977,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 3 output(s); see the variadic initialiser.
@@ -990,10 +990,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 4 output(s); see the variadic initialiser.
@@ -1003,10 +1003,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2, O3) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 5 output(s); see the variadic initialiser.
@@ -1016,10 +1016,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2, O3, O4) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 6 output(s); see the variadic initialiser.
@@ -1029,10 +1029,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2, O3, O4, O5) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 7 output(s); see the variadic initialiser.
@@ -1042,10 +1042,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2, O3, O4, O5, O6) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer) })
     }
 
     /// Describes a function with 8 input(s) and 8 output(s); see the variadic initialiser.
@@ -1055,10 +1055,10 @@ extension IPCFunction {
     ) where Inputs == (I0, I1, I2, I3, I4, I5, I6, I7), Outputs == (O0, O1, O2, O3, O4, O5, O6, O7) {
         self.init(
             checkedID: id, name: name,
-            decodeInputs: { reader throws(SIPCError) in (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader)) },
-            encodeInputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) },
-            decodeOutputs: { reader throws(SIPCError) in (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader)) },
-            encodeOutputs: { values, writer throws(SIPCError) in try values.0.write(to: &writer); try values.1.write(to: &writer); try values.2.write(to: &writer); try values.3.write(to: &writer); try values.4.write(to: &writer); try values.5.write(to: &writer); try values.6.write(to: &writer); try values.7.write(to: &writer) })
+            decodeInputs: { reader, result throws(SIPCError) in result.initialize(to: (try I0.read(from: &reader), try I1.read(from: &reader), try I2.read(from: &reader), try I3.read(from: &reader), try I4.read(from: &reader), try I5.read(from: &reader), try I6.read(from: &reader), try I7.read(from: &reader))) },
+            encodeInputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) },
+            decodeOutputs: { reader, result throws(SIPCError) in result.initialize(to: (try O0.read(from: &reader), try O1.read(from: &reader), try O2.read(from: &reader), try O3.read(from: &reader), try O4.read(from: &reader), try O5.read(from: &reader), try O6.read(from: &reader), try O7.read(from: &reader))) },
+            encodeOutputs: { values, writer throws(SIPCError) in try values.pointee.0.write(to: &writer); try values.pointee.1.write(to: &writer); try values.pointee.2.write(to: &writer); try values.pointee.3.write(to: &writer); try values.pointee.4.write(to: &writer); try values.pointee.5.write(to: &writer); try values.pointee.6.write(to: &writer); try values.pointee.7.write(to: &writer) })
     }
 
 }

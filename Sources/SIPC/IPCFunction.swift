@@ -16,10 +16,20 @@ public struct IPCFunction<Inputs, Outputs>: Sendable {
     public let id: UInt32
     /// A name for logs and traces.
     public let name: String
-    @usableFromInline let decodeInputsBody: @Sendable (inout ParamReader) throws(SIPCError) -> Inputs
-    @usableFromInline let encodeInputsBody: @Sendable (Inputs, inout ParamWriter) throws(SIPCError) -> Void
-    @usableFromInline let decodeOutputsBody: @Sendable (inout ParamReader) throws(SIPCError) -> Outputs
-    @usableFromInline let encodeOutputsBody: @Sendable (Outputs, inout ParamWriter) throws(SIPCError) -> Void
+    // The codecs take and give values through pointers rather than as `Inputs` / `Outputs`: a closure
+    // whose type mentions a generic parameter is stored in its most general form (values passed
+    // indirectly), and every call of a specialised one then goes through a re-abstraction thunk.
+    @usableFromInline let decodeInputsBody: Decoder<Inputs>
+    @usableFromInline let encodeInputsBody: Encoder<Inputs>
+    @usableFromInline let decodeOutputsBody: Decoder<Outputs>
+    @usableFromInline let encodeOutputsBody: Encoder<Outputs>
+
+    /// Reads values and initialises the memory it is given with them.
+    @usableFromInline typealias Decoder<Values> =
+        @Sendable (inout ParamReader, UnsafeMutablePointer<Values>) throws(SIPCError) -> Void
+    /// Writes the values it is given a pointer to.
+    @usableFromInline typealias Encoder<Values> =
+        @Sendable (UnsafePointer<Values>, inout ParamWriter) throws(SIPCError) -> Void
 
     /// Describes a function.
     /// - Parameters:
@@ -32,29 +42,28 @@ public struct IPCFunction<Inputs, Outputs>: Sendable {
         id: UInt32, name: String,
         inputs: (repeat (each I).Type), outputs: (repeat (each O).Type)
     ) where Inputs == (repeat each I), Outputs == (repeat each O) {
-        precondition(
-            id != SIPCConstants.connectFunctionID && id != SIPCConstants.disconnectFunctionID,
-            "function ids 100 and 101 are SIPC's connect and disconnect")
-        self.id = id
-        self.name = name
-        decodeInputsBody = { reader throws(SIPCError) in (repeat try (each I).read(from: &reader)) }
-        encodeInputsBody = { values, writer throws(SIPCError) in
-            repeat try (each values).write(to: &writer)
-        }
-        decodeOutputsBody = { reader throws(SIPCError) in (repeat try (each O).read(from: &reader)) }
-        encodeOutputsBody = { values, writer throws(SIPCError) in
-            repeat try (each values).write(to: &writer)
-        }
+        self.init(
+            checkedID: id, name: name,
+            decodeInputs: { reader, result throws(SIPCError) in
+                result.initialize(to: (repeat try (each I).read(from: &reader)))
+            },
+            encodeInputs: { values, writer throws(SIPCError) in
+                repeat try (each values.pointee).write(to: &writer)
+            },
+            decodeOutputs: { reader, result throws(SIPCError) in
+                result.initialize(to: (repeat try (each O).read(from: &reader)))
+            },
+            encodeOutputs: { values, writer throws(SIPCError) in
+                repeat try (each values.pointee).write(to: &writer)
+            })
     }
 
     /// The designated initialiser behind the public ones.
     @usableFromInline
     init(
         checkedID id: UInt32, name: String,
-        decodeInputs: @escaping @Sendable (inout ParamReader) throws(SIPCError) -> Inputs,
-        encodeInputs: @escaping @Sendable (Inputs, inout ParamWriter) throws(SIPCError) -> Void,
-        decodeOutputs: @escaping @Sendable (inout ParamReader) throws(SIPCError) -> Outputs,
-        encodeOutputs: @escaping @Sendable (Outputs, inout ParamWriter) throws(SIPCError) -> Void
+        decodeInputs: @escaping Decoder<Inputs>, encodeInputs: @escaping Encoder<Inputs>,
+        decodeOutputs: @escaping Decoder<Outputs>, encodeOutputs: @escaping Encoder<Outputs>
     ) {
         precondition(
             id != SIPCConstants.connectFunctionID && id != SIPCConstants.disconnectFunctionID,
@@ -70,24 +79,40 @@ public struct IPCFunction<Inputs, Outputs>: Sendable {
     /// Writes the input values (without the frame's id and marker).
     @inlinable
     public func encodeInputs(_ inputs: Inputs, to writer: inout ParamWriter) throws(SIPCError) {
-        try encodeInputsBody(inputs, &writer)
+        try Self.encode(inputs, with: encodeInputsBody, to: &writer)
     }
 
     /// Reads the input values (without the frame's id and marker).
     @inlinable
     public func decodeInputs(from reader: inout ParamReader) throws(SIPCError) -> Inputs {
-        try decodeInputsBody(&reader)
+        try Self.decode(with: decodeInputsBody, from: &reader)
     }
 
     /// Writes the output values (without the section's id and marker).
     @inlinable
     public func encodeOutputs(_ outputs: Outputs, to writer: inout ParamWriter) throws(SIPCError) {
-        try encodeOutputsBody(outputs, &writer)
+        try Self.encode(outputs, with: encodeOutputsBody, to: &writer)
     }
 
     /// Reads the output values (without the section's id and marker).
     @inlinable
     public func decodeOutputs(from reader: inout ParamReader) throws(SIPCError) -> Outputs {
-        try decodeOutputsBody(&reader)
+        try Self.decode(with: decodeOutputsBody, from: &reader)
+    }
+
+    @inlinable
+    static func encode<Values>(
+        _ values: Values, with body: Encoder<Values>, to writer: inout ParamWriter
+    ) throws(SIPCError) {
+        try withUnsafePointer(to: values) { pointer throws(SIPCError) in try body(pointer, &writer) }
+    }
+
+    @inlinable
+    static func decode<Values>(with body: Decoder<Values>, from reader: inout ParamReader) throws(SIPCError) -> Values {
+        try withUnsafeTemporaryAllocation(of: Values.self, capacity: 1) { buffer throws(SIPCError) in
+            let result = buffer.baseAddress.unsafelyUnwrapped
+            try body(&reader, result)
+            return result.move()
+        }
     }
 }

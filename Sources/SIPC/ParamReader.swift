@@ -28,12 +28,28 @@ public struct ParamReader {
 
     @inlinable
     mutating func claim(_ count: Int) throws(SIPCError) -> Int {
-        guard count >= 0, count <= limit - position else {
-            throw .truncated(offset: position, needed: count, available: limit - position)
+        // position ≤ limit always holds, so neither subtraction nor addition can overflow.
+        let at = cursor
+        guard count >= 0, count <= limit &- at else {
+            throw .truncated(offset: at, needed: count, available: limit &- at)
         }
-        let at = position
-        cursor += count
+        cursor = at &+ count
         return at
+    }
+
+    /// Loads the little-endian integer `offset` bytes past the position, without moving it or checking
+    /// bounds: for a run of fixed fields read after one check of ``remaining`` (the frame headers).
+    @inlinable @inline(__always)
+    func peekUnchecked<T: FixedWidthInteger>(at offset: Int, as: T.Type = T.self) -> T {
+        assert(offset >= 0 && offset <= remaining - MemoryLayout<T>.size, "ParamReader: unchecked read out of bounds")
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: cursor &+ offset, as: T.self))
+    }
+
+    /// Moves the position by `count` bytes that ``remaining`` was checked to hold.
+    @inlinable @inline(__always)
+    mutating func skipUnchecked(_ count: Int) {
+        assert(count >= 0 && count <= remaining, "ParamReader: unchecked skip out of bounds")
+        cursor &+= count
     }
 
     /// Reads a fixed-width integer stored little-endian.

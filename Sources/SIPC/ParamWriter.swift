@@ -28,12 +28,28 @@ public struct ParamWriter {
 
     @inlinable
     mutating func claim(_ count: Int) throws(SIPCError) -> Int {
-        guard count >= 0, count <= limit - position else {
-            throw .overflow(offset: position, needed: count, available: limit - position)
+        // position ≤ limit always holds, so neither subtraction nor addition can overflow.
+        let at = cursor
+        guard count >= 0, count <= limit &- at else {
+            throw .overflow(offset: at, needed: count, available: limit &- at)
         }
-        let at = position
-        cursor += count
+        cursor = at &+ count
         return at
+    }
+
+    /// Stores `value` little-endian `offset` bytes past the position, without moving it or checking
+    /// bounds: for a run of fixed fields written after one check of ``remaining`` (the frame headers).
+    @inlinable @inline(__always)
+    func storeUnchecked<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        assert(offset >= 0 && offset <= remaining - MemoryLayout<T>.size, "ParamWriter: unchecked write out of bounds")
+        base.storeBytes(of: value.littleEndian, toByteOffset: cursor &+ offset, as: T.self)
+    }
+
+    /// Moves the position past `count` bytes that ``remaining`` was checked to hold.
+    @inlinable @inline(__always)
+    mutating func skipUnchecked(_ count: Int) {
+        assert(count >= 0 && count <= remaining, "ParamWriter: unchecked skip out of bounds")
+        cursor &+= count
     }
 
     /// Writes a fixed-width integer little-endian.

@@ -1,10 +1,11 @@
 /// SOUI's shared buffer (`CShareMemBuffer`) over raw memory: a 12-byte header — capacity, tail,
 /// cursor, each a little-endian `u32` — followed by the data area.
 ///
-/// The header lives in memory the peer can write, so every operation re-reads and checks it
-/// against the capacity this side trusts (the one it created the buffer with, or the one it
-/// validated against the mapping's size when it attached). Where SOUI silently truncates, these
-/// operations throw. The same code works over a heap allocation (``OwnedSharedMemory``) and over a
+/// The header lives in memory the peer can write, so every operation that uses a header field
+/// re-reads the whole header and checks it against the capacity this side trusts (the one it
+/// created the buffer with, or the one it validated against the mapping's size when it attached)
+/// before using it; nothing read from the header earlier is reused. Writing at a given position
+/// uses no header field and skips the check. Where SOUI silently truncates, these operations throw. The same code works over a heap allocation (``OwnedSharedMemory``) and over a
 /// mapping shared with a Windows process.
 ///
 /// `SharedBuffer` does not own its memory: whoever created the mapping or allocation keeps it alive
@@ -171,11 +172,15 @@ public struct SharedBuffer: @unchecked Sendable {
     // MARK: - Bulk access for frames
 
     /// A writer from `position` (the cursor when nil) up to `limit` (clamped to the capacity).
-    /// - Throws: if the header is bad or `position` lies outside the data area.
+    ///
+    /// The header is read, and checked, only when the writer starts at the cursor: a writer at a given
+    /// position uses no header field (its window is bounded by the trusted capacity, and `commit(_:)`
+    /// only compares the tail), so a frame written into its slot costs no header check.
+    /// - Throws: if the header is bad (position nil) or `position` lies outside the data area.
     @inlinable
     public func writer(from position: Int? = nil, limit: Int) throws(SIPCError) -> ParamWriter {
-        let current = try header()
-        let start = position ?? current.cursor
+        let start: Int
+        if let position { start = position } else { start = try header().cursor }
         let end = Swift.min(limit, capacity)
         guard start >= 0, start <= end else { throw .seekOutOfRange(target: start, capacity: end) }
         return ParamWriter(base: data, position: start, limit: end)
@@ -197,7 +202,7 @@ public struct SharedBuffer: @unchecked Sendable {
     /// Makes the header reflect bytes written through `writer`: cursor at its position, tail raised
     /// to it — the state SOUI's `Write` calls would have left. The writer's position is inside the
     /// trusted capacity by construction, so no header field is trusted here.
-    @inlinable
+    @inlinable @inline(__always)
     public func commit(_ writer: ParamWriter) throws(SIPCError) {
         let end = writer.position
         guard end <= capacity else { throw .seekOutOfRange(target: end, capacity: capacity) }
@@ -206,7 +211,7 @@ public struct SharedBuffer: @unchecked Sendable {
     }
 
     /// Leaves the cursor where `reader` stopped (inside the data area by construction).
-    @inlinable
+    @inlinable @inline(__always)
     public func commit(_ reader: ParamReader) throws(SIPCError) {
         guard reader.position <= capacity else { throw .seekOutOfRange(target: reader.position, capacity: capacity) }
         store(UInt32(reader.position), 8)

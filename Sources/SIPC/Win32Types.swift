@@ -40,6 +40,9 @@ public struct CBool: IPCParam, Hashable, Sendable, ExpressibleByBooleanLiteral {
     @inlinable public static var minimumWireSize: Int { 1 }
 }
 
+// The multi-field structs below read and write all their bytes after one bounds check; only when
+// the bytes are not all there do they go field by field, for the exact error (which field, where).
+
 /// Win32 `POINT`: two `LONG`s, 8 bytes.
 public struct Win32Point: IPCParam, Hashable, Sendable {
     public var x: Int32
@@ -47,9 +50,22 @@ public struct Win32Point: IPCParam, Hashable, Sendable {
     @inlinable public init(x: Int32, y: Int32) { self.x = x; self.y = y }
 
     @inlinable public static func read(from reader: inout ParamReader) throws(SIPCError) -> Win32Point {
+        guard reader.remaining >= 8 else { return try readByField(from: &reader) }
+        defer { reader.skipUnchecked(8) }
+        return Win32Point(x: reader.peekUnchecked(at: 0), y: reader.peekUnchecked(at: 4))
+    }
+    @inlinable @inline(never)
+    static func readByField(from reader: inout ParamReader) throws(SIPCError) -> Win32Point {
         Win32Point(x: try reader.readInteger(), y: try reader.readInteger())
     }
     @inlinable public func write(to writer: inout ParamWriter) throws(SIPCError) {
+        guard writer.remaining >= 8 else { return try writeByField(to: &writer) }
+        writer.storeUnchecked(x, at: 0)
+        writer.storeUnchecked(y, at: 4)
+        writer.skipUnchecked(8)
+    }
+    @inlinable @inline(never)
+    func writeByField(to writer: inout ParamWriter) throws(SIPCError) {
         try writer.writeInteger(x)
         try writer.writeInteger(y)
     }
@@ -63,9 +79,22 @@ public struct Win32Size: IPCParam, Hashable, Sendable {
     @inlinable public init(cx: Int32, cy: Int32) { self.cx = cx; self.cy = cy }
 
     @inlinable public static func read(from reader: inout ParamReader) throws(SIPCError) -> Win32Size {
+        guard reader.remaining >= 8 else { return try readByField(from: &reader) }
+        defer { reader.skipUnchecked(8) }
+        return Win32Size(cx: reader.peekUnchecked(at: 0), cy: reader.peekUnchecked(at: 4))
+    }
+    @inlinable @inline(never)
+    static func readByField(from reader: inout ParamReader) throws(SIPCError) -> Win32Size {
         Win32Size(cx: try reader.readInteger(), cy: try reader.readInteger())
     }
     @inlinable public func write(to writer: inout ParamWriter) throws(SIPCError) {
+        guard writer.remaining >= 8 else { return try writeByField(to: &writer) }
+        writer.storeUnchecked(cx, at: 0)
+        writer.storeUnchecked(cy, at: 4)
+        writer.skipUnchecked(8)
+    }
+    @inlinable @inline(never)
+    func writeByField(to writer: inout ParamWriter) throws(SIPCError) {
         try writer.writeInteger(cx)
         try writer.writeInteger(cy)
     }
@@ -83,11 +112,28 @@ public struct Win32Rect: IPCParam, Hashable, Sendable {
     }
 
     @inlinable public static func read(from reader: inout ParamReader) throws(SIPCError) -> Win32Rect {
+        guard reader.remaining >= 16 else { return try readByField(from: &reader) }
+        defer { reader.skipUnchecked(16) }
+        return Win32Rect(
+            left: reader.peekUnchecked(at: 0), top: reader.peekUnchecked(at: 4),
+            right: reader.peekUnchecked(at: 8), bottom: reader.peekUnchecked(at: 12))
+    }
+    @inlinable @inline(never)
+    static func readByField(from reader: inout ParamReader) throws(SIPCError) -> Win32Rect {
         Win32Rect(
             left: try reader.readInteger(), top: try reader.readInteger(),
             right: try reader.readInteger(), bottom: try reader.readInteger())
     }
     @inlinable public func write(to writer: inout ParamWriter) throws(SIPCError) {
+        guard writer.remaining >= 16 else { return try writeByField(to: &writer) }
+        writer.storeUnchecked(left, at: 0)
+        writer.storeUnchecked(top, at: 4)
+        writer.storeUnchecked(right, at: 8)
+        writer.storeUnchecked(bottom, at: 12)
+        writer.skipUnchecked(16)
+    }
+    @inlinable @inline(never)
+    func writeByField(to writer: inout ParamWriter) throws(SIPCError) {
         try writer.writeInteger(left)
         try writer.writeInteger(top)
         try writer.writeInteger(right)

@@ -117,6 +117,86 @@ import Testing
         #expect(try SharedBuffer.attach(base: memory.buffer.base, mappingSize: memory.mappingSize).capacity == 100)
     }
 
+    /// Headers and multi-field structs are checked once as a whole; when cut, the error still names the
+    /// field that is cut, as reading field by field would.
+    @Test func cutHeadersAndStructsNameTheCutField() throws {
+        /// The error reading `size`-byte fields from `start` gives when only `count` bytes are there.
+        func cut(_ start: Int, fields: [Int], count: Int) -> SIPCError {
+            var at = start
+            for size in fields {
+                if count - (at - start) < size {
+                    return .truncated(offset: at, needed: size, available: count - (at - start))
+                }
+                at += size
+            }
+            preconditionFailure("not cut")
+        }
+        // The callee reading a call header (seq, id, id, marker).
+        let header = hex("01000000 66000000 66000000 F0")
+        for count in 0..<header.count {
+            let (outcome, _, _) = try dispatch(Array(header.prefix(count)))
+            #expect(outcome == .malformed(cut(0, fields: [4, 4, 4, 1], count: count)), "\(count) bytes")
+        }
+        // The caller reading an output section (id, marker, Int32) the callee cut short.
+        let output = hex("66000000 F1 03000000")
+        for count in 0..<output.count {
+            let memory = try OwnedSharedMemory(capacity: layout.capacity)
+            let pending = try FrameV2.writeCall(
+                Demo.addInt, (1, 2), sequence: 0, slot: 0, layout: layout, buffer: memory.buffer)
+            try memory.buffer.place(Array(output.prefix(count)), at: pending.outputsAt)
+            try memory.buffer.setTail(pending.outputsAt + count)
+            #expect(throws: cut(pending.outputsAt, fields: [4, 1, 4], count: count), "\(count) bytes") {
+                _ = try FrameV2.readOutputs(Demo.addInt, of: pending, buffer: memory.buffer)
+            }
+        }
+        // Points, sizes and rectangles, read and written in a window that is too short.
+        let memory = try OwnedSharedMemory(capacity: 64)
+        try memory.buffer.place([UInt8](repeating: 0x11, count: 16), at: 8)
+        for count in 0..<16 {
+            func reader() throws -> ParamReader { try memory.buffer.reader(from: 8, limit: 8 + count) }
+            func writer() throws -> ParamWriter { try memory.buffer.writer(from: 8, limit: 8 + count) }
+            let rect = Win32Rect(left: 1, top: 2, right: 3, bottom: 4)
+            var r = try reader()
+            #expect(throws: cut(8, fields: [4, 4, 4, 4], count: count)) { _ = try Win32Rect.read(from: &r) }
+            var w = try writer()
+            #expect(throws: SIPCError.overflow(offset: 8 + count / 4 * 4, needed: 4, available: count % 4)) {
+                try rect.write(to: &w)
+            }
+            guard count < 8 else { continue }
+            r = try reader()
+            #expect(throws: cut(8, fields: [4, 4], count: count)) { _ = try Win32Point.read(from: &r) }
+            r = try reader()
+            #expect(throws: cut(8, fields: [4, 4], count: count)) { _ = try Win32Size.read(from: &r) }
+            w = try writer()
+            #expect(throws: SIPCError.overflow(offset: 8 + count / 4 * 4, needed: 4, available: count % 4)) {
+                try Win32Point(x: 1, y: 2).write(to: &w)
+            }
+        }
+        // Nothing was written past any window: the bytes after 8 + 15 are the ones placed.
+        #expect(memory.buffer.bytes(23..<24) == [0x11])
+    }
+
+    /// The header is checked where it is used, not once per call: a peer that rewrites it while the
+    /// handler runs cannot move the outputs out of the slot, and the caller then refuses the header.
+    @Test func headerRewrittenDuringTheHandler() throws {
+        var router = SIPCRouter<SharedBuffer>()
+        router.registerContextual(Demo.addInt) { inputs, buffer in
+            buffer.storeHeader(capacity: .max, tail: .max, cursor: .max)
+            return inputs.0 &+ inputs.1
+        }
+        let memory = try OwnedSharedMemory(capacity: layout.capacity)
+        let nextSlot = [UInt8](repeating: 0xEE, count: 64)
+        try memory.buffer.place(nextSlot, at: 64)
+        let pending = try FrameV2.writeCall(
+            Demo.addInt, (1, 2), sequence: 0, slot: 0, layout: layout, buffer: memory.buffer)
+        #expect(router.dispatchV2(slot: 0, layout: layout, buffer: memory.buffer, context: memory.buffer) == .handled)
+        #expect(memory.buffer.bytes(pending.outputsAt..<(pending.outputsAt + 9)) == hex("66000000 F1 03000000"))
+        #expect(memory.buffer.bytes(64..<128) == nextSlot)
+        #expect(throws: SIPCError.badHeader(field: "capacity", value: .max, limit: layout.capacity)) {
+            _ = try FrameV2.readOutputs(Demo.addInt, of: pending, buffer: memory.buffer)
+        }
+    }
+
     @Test func corruptedMarkersAndIDs() throws {
         #expect(
             try dispatch(hex("00000000 66000000 66000000 F1 01000000 02000000")).0
