@@ -24,6 +24,7 @@ RUN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)
            SIPB_HOST_EXE="$(HOST_EXE)"
 
 .PHONY: all help deps deps-gui shim swift prefix test test-swift bench demo demo-gui clean distclean
+.PHONY: test-sanitize test-asan test-tsan
 all: swift shim
 
 help:
@@ -32,6 +33,7 @@ help:
 	@echo "make demo-gui   the demo client's window under Xvfb (or DISPLAY), screenshot in docs/demo-client.png"
 	@echo "make test       install what is missing, build, prepare the Wine prefix, run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/ package) and write docs/BENCHMARKS.md"
+	@echo "make test-sanitize  the Swift tests (Wine ones included) under AddressSanitizer, then ThreadSanitizer"
 	@echo "make deps       install the Debian packages ($(APT_PACKAGES))"
 	@echo "make prefix     create the Wine prefix (WINEPREFIX=$(WINEPREFIX))"
 	@echo "make clean      remove build outputs; distclean also removes the Wine prefix"
@@ -92,6 +94,28 @@ test-swift:
 bench: deps shim prefix
 	SWIFT="$(SWIFT)" WINE="$(WINE)" WINESERVER="$(WINESERVER)" WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" \
 	  scripts/bench.sh
+
+# The Swift tests, Wine integration tests included, under a sanitizer, each in its own build folder so that the
+# normal build is left alone. LeakSanitizer is off: see docs/reliability-fuzzing.md ("Sanitizers").
+SAN_BIN = $(shell $(SWIFT) build $(SWIFT_FLAGS) --scratch-path $(CURDIR)/.build-$(1) --sanitize=$(2) --show-bin-path)
+SAN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)" \
+           SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)" SIPB_REQUIRE_WINE=1
+ASAN_OPTIONS_TEST ?= detect_leaks=0:abort_on_error=0:halt_on_error=1
+LSAN_OPTIONS_TEST ?= suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0
+TSAN_OPTIONS_TEST ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp
+
+test-sanitize: test-asan test-tsan
+
+test-asan: deps shim prefix
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests --scratch-path .build-asan --sanitize=address
+	$(SAN_ENV) SIPB_HOST_EXE="$(call SAN_BIN,asan,address)/sipc-host" ASAN_OPTIONS="$(ASAN_OPTIONS_TEST)" \
+	  LSAN_OPTIONS="$(LSAN_OPTIONS_TEST)" \
+	  $(SWIFT) test --no-parallel $(SWIFT_FLAGS) --scratch-path .build-asan --sanitize=address
+
+test-tsan: deps shim prefix
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests --scratch-path .build-tsan --sanitize=thread
+	$(SAN_ENV) SIPB_HOST_EXE="$(call SAN_BIN,tsan,thread)/sipc-host" TSAN_OPTIONS="$(TSAN_OPTIONS_TEST)" \
+	  $(SWIFT) test --no-parallel $(SWIFT_FLAGS) --scratch-path .build-tsan --sanitize=thread
 
 clean:
 	rm -rf .build Benchmarks/.build
