@@ -925,12 +925,22 @@ HWND FindWindowExW(HWND parent, HWND after, LPCWSTR cls, LPCWSTR title)
     return NULL;
 }
 
+/* Messages whose parameters are pointers cannot be sent asynchronously or
+ * posted: Windows and Wine refuse them with ERROR_MESSAGE_SYNC_ONLY (Wine
+ * has a table of them; WM_COPYDATA is the one the shim's window procedure
+ * dereferences, and ShimHostileRequestTests checks Wine's answer). */
+static int pointer_message(UINT msg) { return msg == WM_COPYDATA; }
+
 BOOL SendMessageCallbackW(HWND hwnd, UINT msg, WPARAM wParam, LPARAM lParam, SENDASYNCPROC callback,
                           ULONG_PTR data)
 {
     struct window *win = window_of(hwnd);
     LRESULT r;
 
+    if (pointer_message(msg)) {
+        fk.lastError = ERROR_MESSAGE_SYNC_ONLY;
+        return FALSE;
+    }
     if (win == NULL) {
         fk.lastError = ERROR_INVALID_WINDOW_HANDLE;
         return FALSE;
@@ -966,6 +976,10 @@ BOOL PostMessageW(HWND hwnd, UINT msg, WPARAM wParam, LPARAM lParam)
 {
     MSG *m;
 
+    if (pointer_message(msg)) {
+        fk.lastError = ERROR_MESSAGE_SYNC_ONLY;
+        return FALSE;
+    }
     if (hwnd != NULL && window_of(hwnd) == NULL) {
         fk.lastError = ERROR_INVALID_WINDOW_HANDLE;
         return FALSE;
