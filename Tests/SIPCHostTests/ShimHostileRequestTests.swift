@@ -27,22 +27,25 @@ struct ShimHostileRequestTests {
         }
         let mapping = try connection.createMapping(name: "", size: 4096)
         for lParam: UInt64 in [0, 0x10, 0xDEAD_BEEF_0000] {
-            #expect(throws: BridgeError.requestFailed(
-                request: .sendMessage, status: .win32Error, lastError: 1159,
-                message: "SendMessageCallbackW failed"))
-            {
+            #expect(
+                throws: BridgeError.requestFailed(
+                    request: .sendMessage, status: .win32Error, lastError: 1159,
+                    message: "SendMessageCallbackW failed")
+            ) {
                 _ = try connection.sendMessage(to: window.hwnd, message: wmCopyData, lParam: lParam)
             }
-            #expect(throws: BridgeError.requestFailed(
-                request: .callMapped, status: .win32Error, lastError: 1159,
-                message: "SendMessageCallbackW failed"))
-            {
+            #expect(
+                throws: BridgeError.requestFailed(
+                    request: .callMapped, status: .win32Error, lastError: 1159,
+                    message: "SendMessageCallbackW failed")
+            ) {
                 _ = try connection.callMapped(
                     mapping.handle, writing: [], to: window.hwnd, message: wmCopyData, lParam: lParam, reading: [])
             }
-            #expect(throws: BridgeError.requestFailed(
-                request: .postMessage, status: .win32Error, lastError: 1159, message: "PostMessageW failed"))
-            {
+            #expect(
+                throws: BridgeError.requestFailed(
+                    request: .postMessage, status: .win32Error, lastError: 1159, message: "PostMessageW failed")
+            ) {
                 try connection.postMessage(to: window.hwnd, message: wmCopyData, lParam: lParam)
             }
         }

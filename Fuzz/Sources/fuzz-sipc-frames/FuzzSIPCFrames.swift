@@ -222,7 +222,9 @@ func callerDecode(
     _ version: WireVersion, _ layout: SlotLayout, _ wParam: UInt64, _ buffer: SharedBuffer
 ) {
     let slot = Int(wParam % UInt64(layout.stackSize))
-    guard let (pending, readOutputs) = try? writeCall(Int(wParam % 10), version: version, slot: slot, layout: layout, buffer: buffer)
+    guard
+        let (pending, readOutputs) = try? writeCall(
+            Int(wParam % 10), version: version, slot: slot, layout: layout, buffer: buffer)
     else { return }  // the inputs did not fit this layout: a typed error, nothing to answer
     // The peer's answer, written where the outputs go; the header as the peer left it.
     let written = place(content, at: pending.outputsAt, header, consistent: false, in: buffer)
