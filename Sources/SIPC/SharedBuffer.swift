@@ -187,15 +187,17 @@ public struct SharedBuffer: @unchecked Sendable {
     }
 
     /// A reader from `position` (the cursor when nil) up to the tail or `limit`, whichever is lower.
-    /// - Throws: if the header is bad or `position` lies outside the readable area.
+    /// - Throws: if the header is bad, ``SIPCError/seekOutOfRange(target:capacity:)`` for a negative `position`,
+    ///   ``SIPCError/truncated(offset:needed:available:)`` for one past the readable end.
     @inlinable
     public func reader(from position: Int? = nil, limit: Int) throws(SIPCError) -> ParamReader {
         let current = try header()
         let start = position ?? current.cursor
         let end = Swift.min(limit, current.tail)
-        guard start >= 0, start <= end else {
-            throw .truncated(offset: start, needed: 1, available: Swift.max(0, end - start))
-        }
+        // No arithmetic on `start` before it is known to be in range: `end - start` overflows for a very
+        // negative one.
+        guard start >= 0 else { throw .seekOutOfRange(target: start, capacity: current.tail) }
+        guard start <= end else { throw .truncated(offset: start, needed: 1, available: 0) }
         return ParamReader(base: UnsafeRawPointer(data), position: start, limit: end)
     }
 

@@ -283,17 +283,18 @@ static void batch_flush(struct shim_context *ctx, struct batch *b)
     b->first = b->last = NULL;
 }
 
-static DWORD reader_stop(struct shim_context *ctx, struct batch *b, enum frame_kind kind,
-                         const char *why)
+/* Queues the frames cut so far and the terminal item, and frees the read
+ * buffer: the end of reader_run. */
+static void reader_stop(struct shim_context *ctx, struct batch *b, uint8_t *buf,
+                        enum frame_kind kind, const char *why)
 {
     batch_flush(ctx, b); /* the frames before the end still count */
     queue_terminal(ctx, kind, why);
-    return reader_park();
+    free(buf);
 }
 
-static DWORD WINAPI reader_main(void *arg)
+void reader_run(struct shim_context *ctx)
 {
-    struct shim_context *ctx = arg;
     struct batch batch = { NULL, NULL };
     char why[160];
     uint8_t *buf;
@@ -303,15 +304,19 @@ static DWORD WINAPI reader_main(void *arg)
     struct frame *f;
 
     buf = malloc(READ_BUFFER_SIZE);
-    if (buf == NULL)
-        return reader_stop(ctx, &batch, FRAME_BAD, "out of memory for the read buffer");
+    if (buf == NULL) {
+        reader_stop(ctx, &batch, buf, FRAME_BAD, "out of memory for the read buffer");
+        return;
+    }
     for (;;) {
         /* Cut out every complete frame in buf[pos, have). */
         while ((avail = have - pos) >= SIPB_FRAME_HEADER) {
             const uint8_t *h = buf + pos;
 
-            if (!header_ok(h, why, sizeof why))
-                return reader_stop(ctx, &batch, FRAME_BAD, why);
+            if (!header_ok(h, why, sizeof why)) {
+                reader_stop(ctx, &batch, buf, FRAME_BAD, why);
+                return;
+            }
             length = load_u32(h) - SIPB_FRAME_HEADER_TAIL;
             inBuf = avail - SIPB_FRAME_HEADER;
             if (inBuf < length && SIPB_FRAME_HEADER + (size_t)length <= READ_BUFFER_SIZE)
@@ -320,7 +325,8 @@ static DWORD WINAPI reader_main(void *arg)
             if (f == NULL) {
                 snprintf(why, sizeof why, "out of memory for a %lu-byte payload",
                          (unsigned long)length);
-                return reader_stop(ctx, &batch, FRAME_BAD, why);
+                reader_stop(ctx, &batch, buf, FRAME_BAD, why);
+                return;
             }
             f->type = (uint16_t)(h[4] | h[5] << 8);
             f->tag = load_u32(h + 8);
@@ -338,7 +344,8 @@ static DWORD WINAPI reader_main(void *arg)
             if (!read_exact(ctx, f->payload + inBuf, length - inBuf, SIPB_FRAME_HEADER + inBuf,
                             SIPB_FRAME_HEADER + (size_t)length, why, sizeof why)) {
                 frame_free(f);
-                return reader_stop(ctx, &batch, FRAME_EOF, why);
+                reader_stop(ctx, &batch, buf, FRAME_EOF, why);
+                return;
             }
             batch_add(&batch, f);
         }
@@ -353,12 +360,15 @@ static DWORD WINAPI reader_main(void *arg)
             pos = 0;
         }
         r = read_some(ctx, buf + have, (DWORD)(READ_BUFFER_SIZE - have), why, sizeof why);
-        if (r < 0)
-            return reader_stop(ctx, &batch, FRAME_EOF, why);
+        if (r < 0) {
+            reader_stop(ctx, &batch, buf, FRAME_EOF, why);
+            return;
+        }
         if (r == 0) {
             if (have == 0) {
                 LOG_INFO(ctx, "stdin reached end of file");
-                return reader_stop(ctx, &batch, FRAME_EOF, "end of input");
+                reader_stop(ctx, &batch, buf, FRAME_EOF, "end of input");
+                return;
             }
             snprintf(why, sizeof why, "end of input inside a frame (%lu of %lu bytes)",
                      (unsigned long)have,
@@ -366,10 +376,17 @@ static DWORD WINAPI reader_main(void *arg)
                                          ? SIPB_FRAME_HEADER
                                          : SIPB_FRAME_HEADER + load_u32(buf) -
                                                SIPB_FRAME_HEADER_TAIL));
-            return reader_stop(ctx, &batch, FRAME_EOF, why);
+            reader_stop(ctx, &batch, buf, FRAME_EOF, why);
+            return;
         }
         have += (size_t)r;
     }
+}
+
+static DWORD WINAPI reader_main(void *arg)
+{
+    reader_run(arg);
+    return reader_park();
 }
 
 int reader_start(struct shim_context *ctx)

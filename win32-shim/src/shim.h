@@ -223,6 +223,11 @@ void protocol_error(struct shim_context *ctx, uint32_t reason, const char *fmt, 
 
 /* reader.c */
 int reader_start(struct shim_context *ctx);
+/* The reader thread's work: reads hIn and queues frames until end of input,
+ * a read error or a bad header, queues the FRAME_EOF / FRAME_BAD item and
+ * returns (the thread then parks). Separate so that win32-shim/fuzz can run
+ * it over an input in memory. */
+void reader_run(struct shim_context *ctx);
 struct frame *queue_pop(struct shim_context *ctx);
 /* Like queue_pop, but when the queue is empty it records that the main
  * thread is about to wait on wakeEvent: call it right before that wait,
