@@ -486,18 +486,25 @@ final class SoakKillSwitch: @unchecked Sendable {
     }
 }
 
-/// The host's resident set size, from /proc/self/statm.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+/// Memory and descriptors of a process, from /proc (`self` for the host).
+struct ProcessFigures {
+    var rss: Int
+    var fds: Int
+
+    init(_ process: String) {
+        rss = 0
+        if let text = try? String(contentsOfFile: "/proc/\(process)/statm", encoding: .utf8) {
+            let fields = text.split(separator: " ")
+            if fields.count > 1, let pages = Int(fields[1]) { rss = pages * Int(sysconf(Int32(_SC_PAGESIZE))) }
+        }
+        fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd"))?.count ?? 0
+    }
 }
 
 /// Issue 6's soak: four Windows clients run a deterministic mix of SIPC calls (ints, wide and narrow strings,
 /// Sum chains 20 calls deep) and `WM_COPYDATA` sends against the Swift host at once; one is SIGKILLed mid-run and
 /// a replacement runs the rest of its operations. `SIPB_SOAK_OPS` sets the operations per client (`make soak`:
-/// 25 000).
+/// 25 000); `SIPB_SOAK_SPIN=1` makes the clients wait for replies with SOUI's spinning loop instead of sleeping.
 @Suite(.serialized, .enabled(if: WineTestEnvironment.enabled, "needs Wine and the Windows programs: run `make test`"))
 final class SoakTests {
     static let defaultOperations = 2000
@@ -528,7 +535,7 @@ final class SoakTests {
             [
                 "--title", title, "--copy-title", copyTitle, "--client", "\(index)", "--run", "\(run)", "--first",
                 "\(first)", "--count", "\(count)", "--seed", "6",
-            ])
+            ] + (WineTestEnvironment.variables["SIPB_SOAK_SPIN"] == "1" ? ["--spin"] : []))
     }
 
     /// The client's counters as the host's ``SoakLedger/Counts``.
@@ -576,8 +583,10 @@ final class SoakTests {
             victim: victim, client: Self.victim, seq: killAt, progress: ledger.progress, timeout: limit)
         defer { killSwitch.cancel() }
 
+        let shim = (session.bridge.transport as? PipeTransport).map { "\($0.process.pid)" } ?? "self"
         let warmAt = operations * Self.clients / 10
         var warmRSS: Int?
+        var warmFigures = (host: ProcessFigures("self"), shim: ProcessFigures(shim))
         var peakRSS = 0
         var lastSample = ContinuousClock.now
         var replacement: WindowsProgram?
@@ -595,9 +604,12 @@ final class SoakTests {
                     || ContinuousClock.now - lastSample > .seconds(1) || everyoneDone()
                     || ContinuousClock.now > deadline
             })
-            if warmRSS == nil, ledger.totalOps >= warmAt { warmRSS = residentBytes() }
+            if warmRSS == nil, ledger.totalOps >= warmAt {
+                warmFigures = (ProcessFigures("self"), ProcessFigures(shim))
+                warmRSS = warmFigures.host.rss
+            }
             if ContinuousClock.now - lastSample > .seconds(1) {
-                if warmRSS != nil { peakRSS = max(peakRSS, residentBytes()) }
+                if warmRSS != nil { peakRSS = max(peakRSS, ProcessFigures("self").rss) }
                 lastSample = ContinuousClock.now
             }
             if replacement == nil, killSwitch.killed != nil, ledger.isDropped(client: Self.victim, run: 0) {
@@ -619,7 +631,8 @@ final class SoakTests {
         // The last disconnects (posted by the clients just before they exit) may still be on their way.
         let drain = ContinuousClock.now + .seconds(2)
         try host.server.serve(until: { host.server.peers.isEmpty || ContinuousClock.now > drain })
-        let endRSS = residentBytes()
+        let end = (host: ProcessFigures("self"), shim: ProcessFigures(shim))
+        let endRSS = end.host.rss
         peakRSS = max(peakRSS, endRSS)
         let finished = programs.map { $0.finish(timeout: .seconds(10)) }
         #expect(ContinuousClock.now < deadline, "the soak did not finish within \(limit)")
@@ -638,7 +651,8 @@ final class SoakTests {
             #expect(program.values("errors") == ["0"], "client \(index): \(mismatches(program))")
             #expect(program.values("ops") == ["\(expected)"], "client \(index)")
             #expect(program.values("connect_retries") == ["0"], "client \(index): \(program.values("connect_failed"))")
-            print("soak: \(program.lines.first { $0.hasPrefix("summary") } ?? "client \(index): no summary")")
+            let summary = program.lines.first { $0.hasPrefix("summary") } ?? "client \(index): no summary"
+            print("soak: \(summary) connect_ms=\(program.values("connect_ms").last ?? "?")")
         }
 
         // The host's ledger: no rule broken; every client's operations 0..<operations exactly once, in order.
@@ -692,7 +706,13 @@ final class SoakTests {
         print(
             "soak: host RSS after warm-up (\(warmAt) operations) \(mib(warm)), at the end \(mib(endRSS)), "
                 + "peak \(mib(peakRSS)), growth \(mib(growth)) (bound \(mib(bound)))")
+        print(
+            "soak: shim (Wine process) RSS after warm-up \(mib(warmFigures.shim.rss)), at the end \(mib(end.shim.rss)); "
+                + "open descriptors host \(warmFigures.host.fds) -> \(end.host.fds), "
+                + "shim \(warmFigures.shim.fds) -> \(end.shim.fds)")
         #expect(growth <= bound, "RSS grew \(mib(growth)) from \(mib(warm)) (bound \(mib(bound)))")
+        // Four clients were connected at the warm-up, none at the end: nothing may have piled up.
+        #expect(end.host.fds <= warmFigures.host.fds, "host descriptors \(warmFigures.host.fds) -> \(end.host.fds)")
     }
 
     /// The soak's checks can fail: answers the host corrupts on purpose are each caught by the client, and a

@@ -26,7 +26,8 @@
  * calls deep, the rest 1-19). The host calls back into this client for every
  * second level of a Sum chain.
  *
- * Output (one key=value per line): connected=1, local=0x.., then at the end
+ * Output (one key=value per line): connected=1, local=0x.., connect_ms= (the
+ * connect that succeeded; each failed attempt prints connect_failed=), then at the end
  * ops= int= wide= narrow= copy= sum= calls_out= calls_in= copy_bytes=
  * max_depth= connect_retries= errors= elapsed_ms= ops_per_s=, a readable
  * `summary ...` line and status=ok|fail. A wrong, missing or misordered
@@ -595,10 +596,12 @@ int main(void)
      * with three other clients may miss that once in a while: retry, and say so. */
     for (int attempt = 0; attempt < 10; attempt++) {
         server = sipc_find_server(title);
+        t0 = now_ms();
         if (server && (st = sipc_connect(&x.conn, &cfg, server)) == SIPC_OK)
             break;
         x.connect_retries++;
-        emit("connect_failed=%s %s", sipc_status_name(st), server ? x.conn.err.what : "no server");
+        emit("connect_failed=%s after %.1f ms: %s", sipc_status_name(st), now_ms() - t0,
+             server ? x.conn.err.what : "no server");
         Sleep(50);
     }
     if (st != SIPC_OK) {
@@ -609,6 +612,7 @@ int main(void)
     }
     emit("connected=1");
     emit("local=0x%08x", (unsigned)(uintptr_t)x.conn.local);
+    emit("connect_ms=%.1f", now_ms() - t0);
 
     t0 = now_ms();
     rc = run_ops(&x);
@@ -629,9 +633,11 @@ int main(void)
     emit("elapsed_ms=%.0f", ms);
     emit("ops_per_s=%.0f", ms > 0 ? x.ops * 1000.0 / ms : 0.0);
     emit("summary client=%u run=%u first=%u ops=%u/%u int=%u wide=%u narrow=%u copy=%u sum=%u "
-         "calls_out=%u calls_in=%u copy_bytes=%llu errors=%u elapsed_ms=%.0f",
+         "calls_out=%u calls_in=%u copy_bytes=%llu max_depth=%u connect_retries=%u errors=%u "
+         "elapsed_ms=%.0f",
          x.client, x.run, x.first, x.ops, x.count, x.n_int, x.n_wide, x.n_narrow, x.n_copy, x.n_sum,
-         x.calls_out, x.calls_in, (unsigned long long)x.copy_bytes, x.errors, ms);
+         x.calls_out, x.calls_in, (unsigned long long)x.copy_bytes, x.max_depth, x.connect_retries,
+         x.errors, ms);
     emit("status=%s", rc == 0 && x.errors == 0 ? "ok" : "fail");
     return rc ? rc : x.errors ? 1 : 0;
 }
