@@ -194,7 +194,8 @@ final class SoakLedger {
                     throw violation("client \(client) run \(run) began while run \(last.run) is still connected")
                 }
                 guard seq == last.next else {
-                    throw violation("client \(client) run \(run) began at seq \(seq), run \(last.run) stopped before \(last.next)")
+                    throw violation(
+                        "client \(client) run \(run) began at seq \(seq), run \(last.run) stopped before \(last.next)")
                 }
                 runs[c].append(Run(run: run, first: seq, next: seq, peer: peer))
             } else {
@@ -245,8 +246,7 @@ final class SoakLedger {
     func endChain(_ c: Int) { chains[c] = nil }
 
     /// Checks a nested Sum call from the client: it must belong to the chain in progress.
-    func checkNested(client: UInt32, run: UInt32, seq: UInt32, top: Int32, n: Int32, peer: WindowHandle) throws -> Int
-    {
+    func checkNested(client: UInt32, run: UInt32, seq: UInt32, top: Int32, n: Int32, peer: WindowHandle) throws -> Int {
         let c = try index(client)
         guard let chain = chains[c], chain.run == run, chain.seq == seq, chain.top == top, n >= 0, n < top,
             let last = runs[c].last, last.peer == peer, !last.dropped
@@ -290,6 +290,8 @@ final class SoakHost {
     let copyWindow: BridgeWindow
     let ledger: SoakLedger
     let faults = SoakFaults()
+    /// Connects answered so far.
+    private(set) var connects = 0
 
     init(bridge: BridgeConnection, title: String, copyTitle: String, clients: Int) throws {
         let ledger = SoakLedger(clients: clients)
@@ -300,6 +302,7 @@ final class SoakHost {
             router: Self.router(ledger, faults), logger: WineTestEnvironment.logger("soak"))
         copyWindow = try bridge.createWindow(className: "sipb_soak_copy", title: copyTitle, relaying: [wmCopyData])
         server.onDisconnect = { peer in ledger.dropped(peer.remoteWindow) }
+        server.onConnect = { [unowned self] _ in connects += 1 }
         bridge.onCopyData(to: copyWindow.hwnd) { [server] _, copy in
             (try? Self.copyData(copy, ledger: ledger, faults: faults, connected: server.peers[copy.sender] != nil))
                 ?? 0
@@ -325,7 +328,8 @@ final class SoakHost {
         let (client, run, seq, offset) = (word(0), word(4), word(8), Int(word(12)))
         let length = data.count - SoakProtocol.copyHeader
         guard connected else {
-            throw ledger.violation("WM_COPYDATA (client \(client) seq \(seq)) from \(copy.sender), not a connected client")
+            throw ledger.violation(
+                "WM_COPYDATA (client \(client) seq \(seq)) from \(copy.sender), not a connected client")
         }
         guard offset + length <= SoakProtocol.patternBytes,
             data.withUnsafeBytes({ d in
@@ -351,7 +355,9 @@ final class SoakHost {
             ledger.callIn(index)
             let tag = SoakProtocol.tag(client: client, run: run, seq: seq, salt: SoakProtocol.int.id)
             let sum = faults.hits("int", client: client, seq: seq) ? a &+ b &+ 1 : a &+ b
-            return (client, seq, tag, sum, Int64(bitPattern: ~UInt64(bitPattern: c) ^ (UInt64(seq) << 32 | UInt64(client))))
+            return (
+                client, seq, tag, sum, Int64(bitPattern: ~UInt64(bitPattern: c) ^ (UInt64(seq) << 32 | UInt64(client)))
+            )
         }
         router.registerContextual(SoakProtocol.wide) { input, peer in
             let (client, run, seq, text) = input
@@ -399,7 +405,8 @@ final class SoakHost {
                 index = try ledger.begin(.sum, client: client, run: run, seq: seq, peer: peer.remoteWindow)
                 ledger.startChain(index, run: run, seq: seq, top: top)
             } else {
-                index = try ledger.checkNested(client: client, run: run, seq: seq, top: top, n: n, peer: peer.remoteWindow)
+                index = try ledger.checkNested(
+                    client: client, run: run, seq: seq, top: top, n: n, peer: peer.remoteWindow)
             }
             defer { if n == top { ledger.endChain(index) } }
             ledger.callIn(index)
@@ -424,7 +431,9 @@ final class SoakHost {
                 result = n &+ answer.3
             }
             if n == top, faults.hits("sum", client: client, seq: seq) { result &+= 1 }
-            return (client, seq, SoakProtocol.tag(client: client, run: run, seq: seq, salt: SoakProtocol.sumSalt(n)), result)
+            return (
+                client, seq, SoakProtocol.tag(client: client, run: run, seq: seq, salt: SoakProtocol.sumSalt(n)), result
+            )
         }
         return router
     }
@@ -576,7 +585,16 @@ final class SoakTests {
         let limit = Duration.seconds(120) + .milliseconds(operations * Self.clients * 4)
         let deadline = started + limit
 
-        var programs = try (0..<Self.clients).map { try client($0, title: title, copyTitle: copyTitle, count: operations) }
+        // One after another, each once the previous one is connected (and already calling): four Wine processes
+        // starting at once on two cores can keep the host from answering a connect within SOUI's 100 ms.
+        var programs: [WindowsProgram] = []
+        for index in 0..<Self.clients {
+            programs.append(try client(index, title: title, copyTitle: copyTitle, count: operations))
+            let connected = ContinuousClock.now + .seconds(20)
+            try host.server.serve(until: {
+                host.connects > index || !programs[index].isRunning || ContinuousClock.now > connected
+            })
+        }
         let victim = programs[Self.victim]
         let killAt = UInt32(operations / 3)
         let killSwitch = SoakKillSwitch(
@@ -595,7 +613,11 @@ final class SoakTests {
         var victimFilesAfterDrop: [String] = []
         var victimStillAPeer = false
 
-        func everyoneDone() -> Bool { replacement != nil && programs.allSatisfy { !$0.isRunning } }
+        // Done when every client ended; or at once when the victim finished on its own, never killed.
+        func everyoneDone() -> Bool {
+            (replacement != nil && programs.allSatisfy { !$0.isRunning })
+                || (killSwitch.killed == nil && !victim.isRunning && !victim.values("status").isEmpty)
+        }
         while !everyoneDone(), ContinuousClock.now < deadline {
             try host.server.serve(until: {
                 (warmRSS == nil && ledger.totalOps >= warmAt)
@@ -628,6 +650,19 @@ final class SoakTests {
             }
         }
         let elapsed = ContinuousClock.now - started
+        if ContinuousClock.now >= deadline {
+            // Where everyone stood, to tell a slow machine from a stuck call.
+            for (index, program) in programs.enumerated() {
+                let state = ledger.progress.state(client: index)
+                print(
+                    "soak stuck: client \(index) running=\(program.isRunning) host expects seq \(state.next), "
+                        + "\(state.waiting) host calls to it waiting; last lines \(program.lines.suffix(4))")
+            }
+            print(
+                "soak stuck: \(host.server.peers.count) peers, bridge nesting \(session.bridge.nestingDepth), "
+                    + "failure \(String(describing: session.bridge.failure)), victim killed \(killSwitch.killed.map { "\($0)" } ?? "no")"
+            )
+        }
         // The last disconnects (posted by the clients just before they exit) may still be on their way.
         let drain = ContinuousClock.now + .seconds(2)
         try host.server.serve(until: { host.server.peers.isEmpty || ContinuousClock.now > drain })
