@@ -9,6 +9,8 @@ WINEDEBUG   ?= -all
 MINGW_CC    ?= x86_64-w64-mingw32-gcc
 SWIFT       ?= swift
 SWIFT_FLAGS ?=
+# Operations per soak client: `make soak` (4 clients); `make test` runs the bounded default of SoakTests.swift.
+SOAK_OPS    ?= 25000
 APT_PACKAGES := wine64 wine64-tools gcc-mingw-w64-x86-64 xvfb xauth
 GUI_PACKAGES := x11-apps imagemagick fonts-wine fonts-wqy-microhei
 
@@ -23,7 +25,7 @@ RUN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)
            SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)" \
            SIPB_HOST_EXE="$(HOST_EXE)"
 
-.PHONY: all help deps deps-gui shim swift prefix test test-swift bench demo demo-gui clean distclean
+.PHONY: all help deps deps-gui shim swift prefix test test-swift soak bench demo demo-gui clean distclean
 .PHONY: test-sanitize test-asan test-tsan fuzz fuzz-short fuzz-build
 all: swift shim
 
@@ -32,13 +34,14 @@ help:
 	@echo "make demo       the Swift host serves the SOUI ipcdemo protocol; the Windows client calls it under Wine"
 	@echo "make demo-gui   the demo client's window under Xvfb (or DISPLAY), screenshot in docs/demo-client.png"
 	@echo "make test       install what is missing, build, prepare the Wine prefix, run every test"
+	@echo "make soak       4 Windows clients x SOAK_OPS (25000) mixed calls against the host, one killed and replaced"
 	@echo "make bench      run the benchmarks (Benchmarks/ package) and write docs/BENCHMARKS.md"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS each (default $(FUZZ_SECONDS)); make test runs $(FUZZ_SHORT_SECONDS) s each"
 	@echo "make test-sanitize  the Swift tests (Wine ones included) under AddressSanitizer, then ThreadSanitizer"
 	@echo "make deps       install the Debian packages ($(APT_PACKAGES))"
 	@echo "make prefix     create the Wine prefix (WINEPREFIX=$(WINEPREFIX))"
 	@echo "make clean      remove build outputs; distclean also removes the Wine prefix"
-	@echo "Variables: WINE WINESERVER WINEPREFIX WINEDEBUG MINGW_CC SWIFT SWIFT_FLAGS"
+	@echo "Variables: WINE WINESERVER WINEPREFIX WINEDEBUG MINGW_CC SWIFT SWIFT_FLAGS SOAK_OPS"
 
 # Install the Debian packages only when something is missing.
 deps:
@@ -70,6 +73,12 @@ $(PREFIX_STAMP): | deps
 test: deps shim prefix fuzz-short
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(RUN_ENV) SIPB_REQUIRE_WINE=1 $(SWIFT) test --no-parallel $(SWIFT_FLAGS)
+
+# The soak test alone at full size (the bounded version runs in `make test`); prints time, rates and RSS.
+soak: deps shim prefix
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(RUN_ENV) SIPB_REQUIRE_WINE=1 SIPB_SOAK_OPS=$(SOAK_OPS) $(SWIFT) test --no-parallel $(SWIFT_FLAGS) \
+	  --filter 'SoakTests/fourClients'
 
 demo: deps shim prefix swift
 	$(RUN_ENV) scripts/demo.sh "$(HOST_EXE)" "$(SHIM_BUILD)"

@@ -24,6 +24,11 @@ public enum ChildStdio: Sendable {
 ///
 /// The child gets: the given stdio, no other file descriptor of the host (every descriptor from 3 up is
 /// closed in the child), default signal dispositions and an empty signal mask.
+///
+/// A process started with `endsWithMainThread` is killed once its main thread has ended while other threads
+/// linger (Linux keeps such a process, its main thread a zombie, until the last thread ends; `waitid` reports
+/// nothing meanwhile). That is how a Wine process dies when its wineserver goes away: each thread ends on its next
+/// server call, and a thread blocked in `read` on a pipe (the shim's stdin reader) never makes one.
 public final class ChildProcess: @unchecked Sendable {
     /// The Unix process id.
     public let pid: pid_t
@@ -34,6 +39,7 @@ public final class ChildProcess: @unchecked Sendable {
     private let condition = NSCondition()
     private var status: ProcessExitStatus?
     private var exitHandlers: [@Sendable (ProcessExitStatus) -> Void] = []
+    private var killedWithoutMainThread = false
 
     private init(pid: pid_t, executable: String) {
         self.pid = pid
@@ -48,11 +54,14 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - stdin: Where standard input comes from.
     ///   - stdout: Where standard output goes.
     ///   - stderr: Where standard error goes.
+    ///   - endsWithMainThread: Kill the process when its main thread has ended but other threads linger (checked
+    ///     every 100 ms; see the type's description). For a program whose main thread is its life, like the shim.
     /// - Returns: The running child, already watched.
     /// - Throws: ``BridgeError/launchFailed(_:)`` when `posix_spawn` fails.
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String],
-        stdin: ChildStdio = .null, stdout: ChildStdio = .inherit, stderr: ChildStdio = .inherit
+        stdin: ChildStdio = .null, stdout: ChildStdio = .inherit, stderr: ChildStdio = .inherit,
+        endsWithMainThread: Bool = false
     ) throws(BridgeError) -> ChildProcess {
         ignoreSIGPIPE()
         var actions = posix_spawn_file_actions_t()
@@ -94,7 +103,45 @@ public final class ChildProcess: @unchecked Sendable {
         let thread = Thread { child.watch() }
         thread.name = "sipb-wait-\(pid)"
         thread.start()
+        if endsWithMainThread {
+            let mainWatch = Thread { child.watchMainThread() }
+            mainWatch.name = "sipb-main-\(pid)"
+            mainWatch.start()
+        }
         return child
+    }
+
+    /// Until the process is reaped: every 100 ms, reads its main thread's state and the number of its threads;
+    /// a zombie main thread with other threads alive, seen twice in a row, gets the process `SIGKILL`ed.
+    private func watchMainThread() {
+        let path = "/proc/\(pid)/status"
+        var seen = 0
+        while exitStatus == nil {
+            usleep(100_000)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            var state = "", threads = 0
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("State:") { state = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+                if line.hasPrefix("Threads:") {
+                    threads = Int(line.dropFirst(8).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+            seen = state.hasPrefix("Z") && threads > 1 ? seen + 1 : 0
+            guard seen >= 2 else { continue }
+            // Under the lock, as in ``signal(_:)``: the pid cannot have been reaped and reused.
+            condition.lock()
+            if status == nil, kill(pid, SIGKILL) == 0 { killedWithoutMainThread = true }
+            condition.unlock()
+            return
+        }
+    }
+
+    /// True when the process was killed because its main thread had ended while other threads lingered
+    /// (only with `endsWithMainThread`).
+    public var wasKilledWithoutMainThread: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return killedWithoutMainThread
     }
 
     private func watch() {

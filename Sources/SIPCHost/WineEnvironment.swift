@@ -138,17 +138,20 @@ public struct WineEnvironment: Sendable {
     ///   - stdin: Its standard input.
     ///   - stdout: Its standard output.
     ///   - stderr: Its standard error.
+    ///   - endsWithMainThread: Kill it when its main thread has ended while other threads linger (see
+    ///     ``ChildProcess``): right for the shim, whose main thread is its life; wrong for a Windows program that
+    ///     may go on in other threads.
     /// - Returns: The running process (its pid is the Windows process's Unix pid).
     /// - Throws: ``BridgeError/launchFailed(_:)``.
     public func spawn(
         _ program: String, arguments: [String] = [], stdin: ChildStdio = .null, stdout: ChildStdio = .inherit,
-        stderr: ChildStdio = .inherit
+        stderr: ChildStdio = .inherit, endsWithMainThread: Bool = false
     ) throws(BridgeError) -> ChildProcess {
         try validate()
         guard FileManager.default.fileExists(atPath: program) else { throw .launchFailed("\(program) does not exist") }
         return try ChildProcess.spawn(
             executable: wine, arguments: [program] + arguments, environment: processEnvironment, stdin: stdin,
-            stdout: stdout, stderr: stderr)
+            stdout: stdout, stderr: stderr, endsWithMainThread: endsWithMainThread)
     }
 }
 
@@ -206,8 +209,11 @@ extension PipeTransport {
         }
         let process: ChildProcess
         do {
+            // When the wineserver goes away, the shim's main thread ends but its stdin reader, blocked in read(),
+            // would keep the process (and every wait of the host) alive forever.
             process = try environment.spawn(
-                shim, stdin: .fileDescriptor(toShim.read), stdout: .fileDescriptor(fromShim.write), stderr: stderrSpec)
+                shim, stdin: .fileDescriptor(toShim.read), stdout: .fileDescriptor(fromShim.write), stderr: stderrSpec,
+                endsWithMainThread: true)
         } catch {
             [toShim.read, toShim.write, fromShim.read, fromShim.write].forEach { close($0) }
             if let logPipe { close(logPipe.read); close(logPipe.write) }
