@@ -56,8 +56,9 @@
  *   outputs-overflow-slot     AddString(400 units, 400 units) through the
  *                             library: the inputs fit the slot, the outputs not
  *   server-send-header        the server's send buffer tail = 0xFFFFFFFF, then
- *                             Sum(3): the server's nested Sum(2) cannot be
- *                             written
+ *                             Sum(3): the server writes its nested Sum(2) in
+ *                             its slot (using no header field), and our side
+ *                             refuses to read it through the bad header
  *   bad-outputs               Sum(3); our Sum handler answers the server's
  *                             nested call with another function's id in its
  *                             output section
