@@ -242,9 +242,15 @@ final class ReliabilityWineTests {
             bridge: session.bridge, configuration: .init(profile: profile), router: router,
             logger: WineTestEnvironment.logger("sipc-server"))
         defer { server.close() }
-        var dropped: [(window: WindowHandle, at: ContinuousClock.Instant, filesLeft: Int, peersLeft: Int)] = []
+        var dropped:
+            [(window: WindowHandle, connection: WindowHandle, at: ContinuousClock.Instant, filesLeft: Int, peersLeft: Int)] =
+                []
         server.onDisconnect = { peer in
-            dropped.append((peer.remoteWindow, .now, sharedMemoryFilesOfThisProcess().count, server.peers.count))
+            dropped.append(
+                (
+                    peer.remoteWindow, peer.localWindow, .now, sharedMemoryFilesOfThisProcess().count,
+                    server.peers.count
+                ))
         }
         let bystander = try WindowsProgram(
             "sipc-peer.exe",
@@ -272,6 +278,7 @@ final class ReliabilityWineTests {
         // Its two buffers are gone at once (the bystander's two remain), and so is its connection window.
         #expect(drop.filesLeft == 2 * drop.peersLeft, "files \(drop.filesLeft) for \(drop.peersLeft) peers")
         #expect(server.peers[drop.window] == nil)
+        #expect(try session.bridge.isWindow(drop.connection) == false, "its connection window still exists")
         #expect(victimProgram.values("result").isEmpty)
     }
 
