@@ -105,7 +105,7 @@ bench: deps shim prefix
 	SWIFT="$(SWIFT)" WINE="$(WINE)" WINESERVER="$(WINESERVER)" WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" \
 	  scripts/bench.sh
 
-# Fuzzing (docs/reliability-fuzzing.md): libFuzzer with AddressSanitizer on the Swift decoders (the Fuzz/ package)
+# Fuzzing (docs/RELIABILITY.md): libFuzzer with AddressSanitizer on the Swift decoders (the Fuzz/ package)
 # and, with UndefinedBehaviorSanitizer too, on the shim's pipe decoder built natively by the clang that ships with
 # Swift (win32-shim/fuzz: the shim's own sources on an in-memory Win32). `make test` runs each target for
 # FUZZ_SHORT_SECONDS; `make fuzz` for FUZZ_SECONDS. A crash fails the run.

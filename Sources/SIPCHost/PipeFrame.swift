@@ -156,7 +156,9 @@ public struct PipeFrameDecoder: Sendable {
         let payload = Array(buffer[(start + PipeProtocol.frameHeaderSize)..<(start + total)])
         start += total
         if start == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            // Kept up to 4 MiB: a stream of large WM_COPYDATA frames (Wine carries up to about 2 MB) then
+            // reuses memory that is already faulted in instead of mapping fresh megabytes each time.
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 4 << 20)
             start = 0
         }
         return PipeFrame(type: type, tag: tag, payload: payload)

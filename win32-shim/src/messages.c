@@ -361,9 +361,8 @@ static int copydata_job_done(void *arg)
 /* The worker blocks in SendMessageTimeoutW, which can carry WM_COPYDATA's
  * bytes across processes; the main thread waits and services meanwhile
  * (including the peer's nested sends to our windows). */
-static DWORD WINAPI copydata_worker(void *arg)
+static void copydata_run(struct copydata_job *job)
 {
-    struct copydata_job *job = arg;
     struct shim_context *ctx = job->ctx;
 
     SetLastError(0);
@@ -374,8 +373,132 @@ static DWORD WINAPI copydata_worker(void *arg)
     InterlockedExchange(&job->done, 1);
     shim_wake(ctx);
     copydata_job_release(job);
+}
+
+#ifndef SIPB_FUZZ_WINDOWS_H
+/* Workers are kept: creating a thread costs a millisecond or two under Wine,
+ * more than sending a small WM_COPYDATA. A worker that finished its job waits
+ * (idle) up to COPYDATA_IDLE_MS for another; at most COPYDATA_IDLE_MAX wait at
+ * once (several run at once only when SEND_COPYDATA requests nest). The fuzz
+ * build's in-memory Win32 runs a thread to completion inside CreateThread, so
+ * there every job gets a thread of its own, as below when no worker is idle. */
+#define COPYDATA_IDLE_MAX 4
+#define COPYDATA_IDLE_MS 30000
+
+struct copydata_worker {
+    HANDLE wake;                 /* auto-reset: a job was handed over */
+    struct copydata_job *job;    /* guarded by g_pool_lock */
+    struct copydata_worker *next;
+};
+
+static SRWLOCK g_pool_lock = SRWLOCK_INIT;
+static struct copydata_worker *g_idle;
+static unsigned g_idle_count;
+
+/* Takes `w` off the idle list (the lock is held). */
+static void pool_unlink(struct copydata_worker *w)
+{
+    struct copydata_worker **pp = &g_idle;
+
+    while (*pp && *pp != w)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = w->next;
+        g_idle_count--;
+    }
+}
+
+static DWORD WINAPI copydata_worker(void *arg)
+{
+    struct copydata_worker *w = arg;
+    struct copydata_job *job = w->job;
+
+    for (;;) {
+        copydata_run(job);
+        AcquireSRWLockExclusive(&g_pool_lock);
+        if (g_idle_count >= COPYDATA_IDLE_MAX) {
+            ReleaseSRWLockExclusive(&g_pool_lock);
+            break;
+        }
+        w->job = NULL;
+        w->next = g_idle;
+        g_idle = w;
+        g_idle_count++;
+        ReleaseSRWLockExclusive(&g_pool_lock);
+        WaitForSingleObject(w->wake, COPYDATA_IDLE_MS);
+        /* Decided under the lock: a job handed over as the wait timed out is run. */
+        AcquireSRWLockExclusive(&g_pool_lock);
+        job = w->job;
+        if (job == NULL)
+            pool_unlink(w);
+        ReleaseSRWLockExclusive(&g_pool_lock);
+        if (job == NULL)
+            break;
+    }
+    CloseHandle(w->wake);
+    free(w);
     return 0;
 }
+
+/* Runs `job` on an idle worker, or on a new one. Returns 0 (with GetLastError)
+ * when no thread could be made. */
+static int copydata_dispatch(struct copydata_job *job)
+{
+    struct copydata_worker *w;
+    HANDLE thread;
+
+    AcquireSRWLockExclusive(&g_pool_lock);
+    w = g_idle;
+    if (w) {
+        g_idle = w->next;
+        g_idle_count--;
+        w->job = job;
+    }
+    ReleaseSRWLockExclusive(&g_pool_lock);
+    if (w) {
+        SetEvent(w->wake);
+        return 1;
+    }
+    w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return 0;
+    }
+    w->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (w->wake == NULL) {
+        free(w);
+        return 0;
+    }
+    w->job = job;
+    thread = CreateThread(NULL, 64 * 1024, copydata_worker, w, STACK_SIZE_PARAM_IS_A_RESERVATION,
+                          NULL);
+    if (thread == NULL) {
+        DWORD err = GetLastError();
+        CloseHandle(w->wake);
+        free(w);
+        SetLastError(err);
+        return 0;
+    }
+    CloseHandle(thread);
+    return 1;
+}
+#else
+static DWORD WINAPI copydata_thread(void *arg)
+{
+    copydata_run(arg);
+    return 0;
+}
+
+static int copydata_dispatch(struct copydata_job *job)
+{
+    HANDLE thread = CreateThread(NULL, 64 * 1024, copydata_thread, job,
+                                 STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (thread == NULL)
+        return 0;
+    CloseHandle(thread);
+    return 1;
+}
+#endif
 
 void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, struct parser *p)
 {
@@ -387,7 +510,6 @@ void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, 
     const uint8_t *data = get_bytes(p, &length);
     struct copydata_job *job;
     enum wait_result r;
-    HANDLE thread;
     DWORD err;
 
     if (!request_parsed(ctx, p, "SEND_COPYDATA"))
@@ -415,16 +537,13 @@ void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, 
     LOG_DEBUG(ctx, "SEND_COPYDATA tag %u: %lu bytes to %p (depth %u)", tag, (unsigned long)length,
               (void *)hwnd, ctx->nestDepth);
 
-    thread = CreateThread(NULL, 64 * 1024, copydata_worker, job, STACK_SIZE_PARAM_IS_A_RESERVATION,
-                          NULL);
-    if (thread == NULL) {
+    if (!copydata_dispatch(job)) {
         err = shim_log_win32(ctx, "CreateThread(copydata)", GetLastError());
         job->refs = 1;
         copydata_job_release(job);
         reply_win32(ctx, tag, err, "CreateThread");
         return;
     }
-    CloseHandle(thread);
 
     r = shim_wait(ctx, copydata_job_done, job, timeoutMs, hwnd);
     switch (r) {

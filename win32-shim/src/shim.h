@@ -215,6 +215,10 @@ WCHAR *str16_dup(const struct str16 *s); /* heap, terminated; NULL on OOM */
 
 /* Sends the frame in `b` (and frees it). Returns 1 on success. */
 int wire_send(struct shim_context *ctx, struct builder *b, uint16_t type, uint32_t tag);
+/* The same frame followed by `tailLen` bytes written straight from `tail` (no copy into the
+ * builder): for large payloads such as WM_COPYDATA's bytes. */
+int wire_send_tail(struct shim_context *ctx, struct builder *b, uint16_t type, uint32_t tag,
+                   const void *tail, uint32_t tailLen);
 int wire_send_text(struct shim_context *ctx, uint16_t type, uint32_t tag, uint32_t code,
                    const char *text);
 /* Sends PROTOCOL_ERROR and makes the shim leave with a nonzero code. */
@@ -246,6 +250,9 @@ void shim_dispatch_posted(struct shim_context *ctx, MSG *msg);
 /* Sends an EV_* frame built in `b` with a fresh tag and waits for the
  * host's REPLY. Returns its lresult, or 0 on error status or shutdown. */
 int64_t shim_event_call(struct shim_context *ctx, struct builder *b, uint16_t type);
+/* shim_event_call whose frame ends with `tailLen` bytes sent from `tail` as they are. */
+int64_t shim_event_call_tail(struct shim_context *ctx, struct builder *b, uint16_t type,
+                             const void *tail, uint32_t tailLen);
 
 /* window.c */
 int window_init(struct shim_context *ctx);

@@ -109,6 +109,12 @@ static int event_wait_done(void *arg)
 
 int64_t shim_event_call(struct shim_context *ctx, struct builder *b, uint16_t type)
 {
+    return shim_event_call_tail(ctx, b, type, NULL, 0);
+}
+
+int64_t shim_event_call_tail(struct shim_context *ctx, struct builder *b, uint16_t type,
+                             const void *tail, uint32_t tailLen)
+{
     struct event_wait w;
 
     if (ctx->quit || ctx->hostGone) {
@@ -122,7 +128,7 @@ int64_t shim_event_call(struct shim_context *ctx, struct builder *b, uint16_t ty
     /* Link before sending: the REPLY may be queued before WriteFile returns. */
     w.outer = ctx->waits;
     ctx->waits = &w;
-    if (wire_send(ctx, b, type, w.tag))
+    if (wire_send_tail(ctx, b, type, w.tag, tail, tailLen))
         shim_wait(ctx, event_wait_done, &w, 0, NULL);
     /* Unlink (waits complete strictly inside-out, so we are the head). */
     if (ctx->waits == &w) {

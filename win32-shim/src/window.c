@@ -113,17 +113,17 @@ static LRESULT relay_copydata(struct shim_context *ctx, HWND hwnd, WPARAM wParam
         return 0;
     }
     size = (uint32_t)cds->cbData;
-    /* The bytes are copied here, before we return: Wine frees them after. */
-    if (!builder_init(&b, 28 + (size_t)size)) {
-        LOG_ERROR(ctx, "out of memory relaying %lu bytes of WM_COPYDATA; answering 0",
-                  (unsigned long)size);
+    /* The bytes go to the pipe straight from Wine's buffer (valid until we return, and the
+     * write is done before we wait): no copy, no fresh megabytes to fault in. */
+    if (!builder_init(&b, 28)) {
+        LOG_ERROR(ctx, "out of memory relaying WM_COPYDATA; answering 0");
         return 0;
     }
     put_u64(&b, (uint64_t)(uintptr_t)hwnd);
     put_u64(&b, (uint64_t)wParam);
     put_u64(&b, (uint64_t)cds->dwData);
-    put_bytes(&b, cds->lpData, size);
-    return (LRESULT)shim_event_call(ctx, &b, SIPB_T_EV_COPYDATA);
+    put_u32(&b, size);
+    return (LRESULT)shim_event_call_tail(ctx, &b, SIPB_T_EV_COPYDATA, cds->lpData, size);
 }
 
 static LRESULT relay_message(struct shim_context *ctx, HWND hwnd, UINT msg, WPARAM wParam,

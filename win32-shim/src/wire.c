@@ -269,21 +269,33 @@ static int write_all(struct shim_context *ctx, const uint8_t *p, size_t n)
 
 int wire_send(struct shim_context *ctx, struct builder *b, uint16_t type, uint32_t tag)
 {
+    return wire_send_tail(ctx, b, type, tag, NULL, 0);
+}
+
+int wire_send_tail(struct shim_context *ctx, struct builder *b, uint16_t type, uint32_t tag,
+                   const void *tail, uint32_t tailLen)
+{
     int ok = 0;
 
+    if (tailLen > 0 && (tail == NULL || (size_t)tailLen > (size_t)SIPB_FRAME_HEADER + SIPB_MAX_PAYLOAD ||
+                        b->len - SIPB_FRAME_HEADER + (size_t)tailLen > SIPB_MAX_PAYLOAD))
+        b->failed = 1;
     if (b->data == NULL || b->failed) {
         LOG_ERROR(ctx, "frame type 0x%04x tag %u could not be built (out of memory or too large)",
                   type, tag);
     } else if (ctx->hostGone || ctx->outBroken) {
         LOG_DEBUG(ctx, "frame type 0x%04x tag %u dropped: the host is gone", type, tag);
     } else {
-        store_u32(b->data, (uint32_t)(b->len - SIPB_FRAME_PREFIX));
+        store_u32(b->data, (uint32_t)(b->len - SIPB_FRAME_PREFIX + tailLen));
         store_u16(b->data + 4, type);
         store_u16(b->data + 6, 0);
         store_u32(b->data + 8, tag);
         LOG_DEBUG(ctx, "-> type 0x%04x tag %u payload %lu", type, tag,
-                  (unsigned long)(b->len - SIPB_FRAME_HEADER));
+                  (unsigned long)(b->len - SIPB_FRAME_HEADER + tailLen));
+        /* Only the main thread writes stdout, so the two writes stay one frame. */
         ok = write_all(ctx, b->data, b->len);
+        if (ok && tailLen > 0)
+            ok = write_all(ctx, tail, tailLen);
         if (!ok) {
             /* The host stopped reading: nothing more can be said to it. */
             ctx->outBroken = 1;
