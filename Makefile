@@ -145,7 +145,7 @@ fuzz: fuzz-build
 
 # The Swift tests, Wine integration tests included, under a sanitizer, each in its own build folder so that the
 # normal build is left alone. LeakSanitizer is on, with the toolchain's own libraries suppressed (scripts/lsan.supp).
-# Timed tests keep their bounds: run these on an otherwise idle machine. See docs/reliability-fuzzing.md.
+# Timed tests keep their bounds: run these on an otherwise idle machine. See docs/RELIABILITY.md.
 SAN_BIN = $(shell $(SWIFT) build $(SWIFT_FLAGS) --scratch-path $(CURDIR)/.build-$(1) --sanitize=$(2) --show-bin-path)
 SAN_ENV = WINEPREFIX="$(WINEPREFIX)" WINEDEBUG="$(WINEDEBUG)" SIPB_WINE="$(WINE)" \
            SIPB_WINESERVER="$(WINESERVER)" SIPB_SHIM="$(SHIM_EXE)" SIPB_WIN_BIN="$(SHIM_BUILD)" SIPB_REQUIRE_WINE=1

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // The libFuzzer targets live in their own package so that `swift build` of the main package never needs the
 // fuzzer runtime. `make fuzz` (long) and `make test` (short, bounded) build them with
-// `--sanitize=fuzzer --sanitize=address` and run them; see docs/reliability-fuzzing.md.
+// `--sanitize=fuzzer --sanitize=address` and run them; see docs/RELIABILITY.md.
 import PackageDescription
 
 import struct Foundation.URL

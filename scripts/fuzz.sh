@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets for a bounded time each and reports how many inputs each one tried.
 #   scripts/fuzz.sh SECONDS BUILD_DIR TARGET=BINARY=SEEDS ...
-# `make fuzz` (long) and `make fuzz-short` (inside `make test`) call it; see docs/reliability-fuzzing.md.
+# `make fuzz` (long) and `make fuzz-short` (inside `make test`) call it; see docs/RELIABILITY.md.
 #
 # Each target starts from its committed corpus (seeds and regress-* inputs, replayed first) and the corpus it
 # grew in earlier runs (BUILD_DIR/corpus/TARGET, not committed). A crash, a hang past -timeout, a memory error or
