@@ -144,7 +144,7 @@ final class ReliabilityWineTests {
         var setupError: (any Error)?
         supervisor.onStart = { [unowned supervisor] server in
             let generation = supervisor.generation
-            server.onReady = { _ in
+            server.onReady = { [unowned server] _ in
                 readyGenerations.append(generation)
                 guard generation == 1, let transport = server.bridge.transport as? PipeTransport else { return }
                 let pid = transport.process.pid
@@ -245,7 +245,7 @@ final class ReliabilityWineTests {
         var dropped:
             [(window: WindowHandle, connection: WindowHandle, at: ContinuousClock.Instant, filesLeft: Int, peersLeft: Int)] =
                 []
-        server.onDisconnect = { peer in
+        server.onDisconnect = { [unowned server] peer in
             dropped.append(
                 (
                     peer.remoteWindow, peer.localWindow, .now, sharedMemoryFilesOfThisProcess().count,
