@@ -42,6 +42,7 @@
  * Exit code 0 on success, 1 on a failure, 2 on usage errors.
  */
 #include "sipc.h"
+#include "sipb_out.h"
 #include "sipc_demo_protocol.h"
 
 #include <stdarg.h>
@@ -52,25 +53,6 @@
 #define MAX_TARGETS 8
 
 /* ---- output and clock ----------------------------------------------------- */
-
-static void emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    int n;
-    DWORD done;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (n > (int)sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
-}
 
 static void log_sink(void *ctx, sipc_log_level lvl, const char *msg)
 {
@@ -171,8 +153,8 @@ static bool parse_u32(const WCHAR *s, uint32_t *v)
 
 static int usage(const char *why)
 {
-    emit("error=usage");
-    emit("error_detail=%s", why);
+    sipb_emit("error=usage");
+    sipb_emit("error_detail=%s", why);
     return 2;
 }
 
@@ -298,14 +280,14 @@ static int connect_all(const opts *o)
                 Sleep(50);
         }
         if (!server) {
-            emit("error=SIPC_E_NOT_FOUND");
-            emit("error_detail=no window titled %s", narrow(o->titles[k], t, sizeof(t)));
+            sipb_emit("error=SIPC_E_NOT_FOUND");
+            sipb_emit("error_detail=no window titled %s", narrow(o->titles[k], t, sizeof(t)));
             return 1;
         }
         sipc_status st = sipc_connect(&g_conns[k], &cfg, server);
         if (st != SIPC_OK) {
-            emit("error=%s", sipc_status_name(st));
-            emit("error_detail=connect %s: %s", narrow(o->titles[k], t, sizeof(t)),
+            sipb_emit("error=%s", sipc_status_name(st));
+            sipb_emit("error_detail=connect %s: %s", narrow(o->titles[k], t, sizeof(t)),
                  g_conns[k].err.what);
             return 1;
         }
@@ -343,8 +325,8 @@ static sipc_status one_call(sipc_conn *c, bool sum, int32_t arg, uint32_t k)
 static int call_failed(const opts *o, int k, sipc_status st)
 {
     char t[256];
-    emit("error=%s", sipc_status_name(st));
-    emit("error_detail=target %d (%s): %s", k, narrow(o->titles[k], t, sizeof(t)),
+    sipb_emit("error=%s", sipc_status_name(st));
+    sipb_emit("error_detail=target %d (%s): %s", k, narrow(o->titles[k], t, sizeof(t)),
          st == SIPC_E_BAD_FRAME ? "wrong result" : g_conns[k].err.what);
     return 1;
 }
@@ -368,7 +350,7 @@ static int run_calls(const opts *o)
         return usage("--fn add|sum");
     if (connect_all(o))
         return 1;
-    emit("connected=%d", o->ntitles);
+    sipb_emit("connected=%d", o->ntitles);
     for (int k = 0; k < o->ntitles && !rc; k++) {
         samples[k] = malloc(sizeof(double) * o->n);
         if (!samples[k])
@@ -399,8 +381,8 @@ static int run_calls(const opts *o)
         HANDLE f = CreateFileW(o->out, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
                                FILE_ATTRIBUTE_NORMAL, NULL);
         if (f == INVALID_HANDLE_VALUE) {
-            emit("error=SIPC_E_WIN32");
-            emit("error_detail=cannot create the samples file (%lu)", GetLastError());
+            sipb_emit("error=SIPC_E_WIN32");
+            sipb_emit("error_detail=cannot create the samples file (%lu)", GetLastError());
             rc = 1;
         } else {
             char line[64];
@@ -415,7 +397,7 @@ static int run_calls(const opts *o)
     }
     for (int k = 0; k < o->ntitles && !rc; k++) {
         stats s = summarize(samples[k], counts[k]);
-        emit("target=%d title=%s n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f min_us=%.2f "
+        sipb_emit("target=%d title=%s n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f min_us=%.2f "
              "max_us=%.2f",
              k, narrow(o->titles[k], t, sizeof(t)), counts[k], s.median, s.p99, s.mean, s.min,
              s.max);
@@ -423,7 +405,7 @@ static int run_calls(const opts *o)
     for (int k = 0; k < o->ntitles; k++)
         free(samples[k]);
     disconnect_all(o);
-    emit("status=%s", rc ? "fail" : "ok");
+    sipb_emit("status=%s", rc ? "fail" : "ok");
     return rc;
 }
 
@@ -454,7 +436,7 @@ static int run_throughput(const opts *o)
     }
     if (rc)
         return rc;
-    emit("ready=1");
+    sipb_emit("ready=1");
     wait_stdin_line();
     int64_t t0 = ticks();
     int64_t end = t0 + (int64_t)(o->seconds * 1e6 / g_us_per_tick);
@@ -471,9 +453,9 @@ static int run_throughput(const opts *o)
         now = ticks();
     }
     double us = (double)(now - t0) * g_us_per_tick;
-    emit("calls=%u elapsed_us=%.0f calls_per_s=%.1f", calls, us, calls / (us / 1e6));
+    sipb_emit("calls=%u elapsed_us=%.0f calls_per_s=%.1f", calls, us, calls / (us / 1e6));
     disconnect_all(o);
-    emit("status=%s", rc ? "fail" : "ok");
+    sipb_emit("status=%s", rc ? "fail" : "ok");
     return rc;
 }
 
@@ -533,7 +515,7 @@ static int run_copy_recv(const opts *o)
     hwnd = CreateWindowExW(0, wc.lpszClassName, o->titles[0], 0, 0, 0, 0, 0, HWND_MESSAGE, NULL,
                            wc.hInstance, NULL);
     if (!hwnd) {
-        emit("error=CreateWindowExW last_error=%lu", GetLastError());
+        sipb_emit("error=CreateWindowExW last_error=%lu", GetLastError());
         return 1;
     }
     /* Make sure this thread has a message queue before the watcher posts to it. */
@@ -542,11 +524,11 @@ static int run_copy_recv(const opts *o)
                              NULL);
     if (!th)
         return 1;
-    emit("ready=1 hwnd=0x%llx", (unsigned long long)(uintptr_t)hwnd);
+    sipb_emit("ready=1 hwnd=0x%llx", (unsigned long long)(uintptr_t)hwnd);
     while (GetMessageW(&msg, NULL, 0, 0) > 0)
         DispatchMessageW(&msg);
     DestroyWindow(hwnd);
-    emit("status=ok");
+    sipb_emit("status=ok");
     return 0;
 }
 
@@ -573,7 +555,7 @@ static int run_copy_send(const opts *o)
     for (int k = 0; k < o->ntitles; k++) {
         targets[k] = find_window(o->titles[k]);
         if (!targets[k]) {
-            emit("error=notfound title=%s", narrow(o->titles[k], t, sizeof(t)));
+            sipb_emit("error=notfound title=%s", narrow(o->titles[k], t, sizeof(t)));
             return 1;
         }
     }
@@ -583,7 +565,7 @@ static int run_copy_send(const opts *o)
     uint8_t *data = malloc(maxsize);
     double *samples = malloc(sizeof(double) * o->reps * MAX_TARGETS);
     if (!data || !samples) {
-        emit("error=malloc");
+        sipb_emit("error=malloc");
         return 1;
     }
     for (uint32_t i = 0; i < maxsize; i++)
@@ -592,11 +574,11 @@ static int run_copy_send(const opts *o)
     if (o->out) {
         f = CreateFileW(o->out, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
         if (f == INVALID_HANDLE_VALUE) {
-            emit("error=cannot create the samples file (%lu)", GetLastError());
+            sipb_emit("error=cannot create the samples file (%lu)", GetLastError());
             return 1;
         }
     }
-    emit("ready=1");
+    sipb_emit("ready=1");
     for (int s = 0; s < o->nsizes; s++) {
         uint32_t size = o->sizes[s];
         uint32_t ok[MAX_TARGETS] = {0};
@@ -641,13 +623,13 @@ static int run_copy_send(const opts *o)
             stats st = summarize(samples + k * o->reps, ok[k]);
             double mbps = ok[k] && st.median > 0 ? size / st.median : 0; /* bytes/us = MB/s */
             if (err[k]) {
-                emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f error=%s "
+                sipb_emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f error=%s "
                      "last_error=%lu fail_after_us=%.0f",
                      size, k, narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps, err[k],
                      last_error[k], fail_us[k]);
                 rc = 1;
             } else {
-                emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f", size, k,
+                sipb_emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f", size, k,
                      narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps);
             }
         }
@@ -656,7 +638,7 @@ static int run_copy_send(const opts *o)
         CloseHandle(f);
     free(data);
     free(samples);
-    emit("status=%s", rc ? "partial" : "ok");
+    sipb_emit("status=%s", rc ? "partial" : "ok");
     return rc;
 }
 
@@ -669,7 +651,7 @@ static int run_ping(const opts *o)
         return usage("ping [--n N] TITLE");
     target = find_window(o->titles[0]);
     if (!target) {
-        emit("error=notfound");
+        sipb_emit("error=notfound");
         return 1;
     }
     for (uint32_t i = 0; i < 100; i++)
@@ -680,9 +662,9 @@ static int run_ping(const opts *o)
         v[i] = (double)(ticks() - t0) * g_us_per_tick;
     }
     stats s = summarize(v, o->n);
-    emit("n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f", o->n, s.median, s.p99, s.mean);
+    sipb_emit("n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f", o->n, s.median, s.p99, s.mean);
     free(v);
-    emit("status=ok");
+    sipb_emit("status=ok");
     return 0;
 }
 

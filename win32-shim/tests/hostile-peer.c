@@ -86,6 +86,7 @@
  *                             A); waits for C to go: disconnect-s4=ok|timeout
  */
 #include "sipc.h"
+#include "sipb_out.h"
 #include "sipc_demo_protocol.h"
 
 #include <stdarg.h>
@@ -94,25 +95,6 @@
 #include <wchar.h>
 
 /* ---- output ------------------------------------------------------------------ */
-
-static void emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    int n;
-    DWORD done;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
-}
 
 static void log_sink(void *ctx, sipc_log_level lvl, const char *msg)
 {
@@ -230,11 +212,11 @@ static LRESULT send_call(const char *key, HWND to, WPARAM wp, LPARAM lp)
     DWORD_PTR res = 0;
 
     if (!SendMessageTimeoutW(to, SIPC_UM_CALL_FUN, wp, lp, SMTO_NORMAL, 10000, &res)) {
-        emit("%s=send-failed", key);
-        emit("%s_error=%lu", key, GetLastError());
+        sipb_emit("%s=send-failed", key);
+        sipb_emit("%s_error=%lu", key, GetLastError());
         return 0;
     }
-    emit("%s=%lld", key, (long long)(LRESULT)res);
+    sipb_emit("%s=%lld", key, (long long)(LRESULT)res);
     return (LRESULT)res;
 }
 
@@ -243,12 +225,12 @@ static LRESULT send_call(const char *key, HWND to, WPARAM wp, LPARAM lp)
 static void emit_library(const char *key, sipc_status st)
 {
     if (st == SIPC_OK)
-        emit("%s=1", key);
+        sipb_emit("%s=1", key);
     else if (st == SIPC_E_NOT_HANDLED)
-        emit("%s=0", key);
+        sipb_emit("%s=0", key);
     else
-        emit("%s=error", key);
-    emit("%s_status=%s", key, sipc_status_name(st));
+        sipb_emit("%s=error", key);
+    sipb_emit("%s_status=%s", key, sipc_status_name(st));
 }
 
 /* Pumps our messages for up to `ms`, until `done(arg)` holds. */
@@ -348,7 +330,7 @@ static bool place(uint32_t slot, const frame *f)
     uint8_t *data = (uint8_t *)g.conn.send.view + SIPC_HEADER_BYTES;
 
     if (start + f->n > g.conn.send.stream.cap) {
-        emit("error=frame of %u bytes does not fit slot %u of our buffer", f->n, slot);
+        sipb_emit("error=frame of %u bytes does not fit slot %u of our buffer", f->n, slot);
         return false;
     }
     memcpy(data + start, f->b, f->n);
@@ -376,7 +358,7 @@ static int attack_control(void)
         /* [id][F1][i32] right after the inputs */
         memcpy(&id, out + f.n, 4);
         memcpy(&ret, out + f.n + 5, 4);
-        emit("control_result=%d", id == SIPC_DEMO_ID_ADD_INT && out[f.n + 4] == SIPC_OUTPUT_MARKER
+        sipb_emit("control_result=%d", id == SIPC_DEMO_ID_ADD_INT && out[f.n + 4] == SIPC_OUTPUT_MARKER
                                       ? ret
                                       : -1);
     }
@@ -391,7 +373,7 @@ static int attack_connect(const char *key)
     if (!strcmp(key, "connect-dead-window")) {
         client = make_window();
         if (!client || !DestroyWindow(client)) {
-            emit("error=cannot make a dead window");
+            sipb_emit("error=cannot make a dead window");
             return 1;
         }
     } else if (!strcmp(key, "connect-server-window")) {
@@ -401,7 +383,7 @@ static int attack_connect(const char *key)
     } else {
         client = g.conn.remote;
     }
-    emit("%s_client=0x%llx", key, (unsigned long long)(uintptr_t)client);
+    sipb_emit("%s_client=0x%llx", key, (unsigned long long)(uintptr_t)client);
     if (send_call(key, g.server, SIPC_FUN_ID_CONNECT, (LPARAM)client) != 0)
         PostMessageW(g.server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)client);
     return 0;
@@ -425,7 +407,7 @@ static int attack_message(const char *key)
     if (!strcmp(key, "unconnected-window")) {
         stranger = make_window();
         if (!stranger) {
-            emit("error=CreateWindow failed");
+            sipb_emit("error=CreateWindow failed");
             return 1;
         }
         lp = (LPARAM)stranger;
@@ -455,12 +437,12 @@ static int attack_message(const char *key)
         to = g.server;
         wp = (WPARAM)1 << 32 | SIPC_DEMO_ID_ADD_INT;
     } else {
-        emit("error=unknown message attack %s", key);
+        sipb_emit("error=unknown message attack %s", key);
         rc = 2;
     }
     if (rc == 0) {
-        emit("%s_wparam=%llu", key, (unsigned long long)wp);
-        emit("%s_lparam=0x%llx", key, (unsigned long long)lp);
+        sipb_emit("%s_wparam=%llu", key, (unsigned long long)wp);
+        sipb_emit("%s_lparam=0x%llx", key, (unsigned long long)lp);
         send_call(key, to, wp, lp);
     }
     if (stranger)
@@ -533,7 +515,7 @@ static int attack_frame(const char *key)
         add_int(&f, 1, 2);
         slot = g.opts.stack - 1;
     } else {
-        emit("error=unknown frame attack %s", key);
+        sipb_emit("error=unknown frame attack %s", key);
         return 2;
     }
     if (!place(0, &f))
@@ -559,7 +541,7 @@ static int attack_v1_length(void)
     add_int(&f, 1, 2);
     put32(&f, 0x7FFFFFFFu);
     if (start > g.conn.send.stream.cap || f.n > g.conn.send.stream.cap - start) {
-        emit("error=no room for a v1 frame");
+        sipb_emit("error=no room for a v1 frame");
         return 1;
     }
     memcpy(data + start, f.b, f.n);
@@ -613,22 +595,22 @@ static int attack_spoof_disconnect(void)
 
     memset(&witness, 0, sizeof(witness));
     if (!stranger) {
-        emit("error=CreateWindow failed");
+        sipb_emit("error=CreateWindow failed");
         return 1;
     }
     if (sipc_connect(&witness, &g.cfg, g.server) != SIPC_OK) {
-        emit("error=the witness connection failed: %s", witness.err.what);
+        sipb_emit("error=the witness connection failed: %s", witness.err.what);
         DestroyWindow(stranger);
         return 1;
     }
-    emit("spoof-disconnect_lparam=0x%llx", (unsigned long long)(uintptr_t)stranger);
+    sipb_emit("spoof-disconnect_lparam=0x%llx", (unsigned long long)(uintptr_t)stranger);
     PostMessageW(g.conn.remote, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)stranger);
     /* Posted messages reach the server in order: once the witness's connection
      * window is gone, the spoofed disconnect before it has been served. */
     PostMessageW(g.server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)witness.local);
     synced = pump_until(window_gone, witness.remote, 10000);
-    emit("spoof-disconnect_sync=%s", synced ? "ok" : "timeout");
-    emit("spoof-disconnect=%s", IsWindow(g.conn.remote) ? "still-connected" : "dropped");
+    sipb_emit("spoof-disconnect_sync=%s", synced ? "ok" : "timeout");
+    sipb_emit("spoof-disconnect=%s", IsWindow(g.conn.remote) ? "still-connected" : "dropped");
     sipc_disconnect(&witness);
     DestroyWindow(stranger);
     return 0;
@@ -656,7 +638,7 @@ static int attack_squat(const char *key)
     LRESULT res;
 
     if (!client) {
-        emit("error=CreateWindow failed");
+        sipb_emit("error=CreateWindow failed");
         return 1;
     }
     if (g.opts.version == SIPC_V1) {
@@ -666,7 +648,7 @@ static int attack_squat(const char *key)
             decoys[i] = make_window();
         for (int i = 0; i < 4; i++) {
             if (!decoys[i] || !DestroyWindow(decoys[i])) {
-                emit("error=decoy windows failed");
+                sipb_emit("error=decoy windows failed");
                 DestroyWindow(client);
                 return 1;
             }
@@ -691,16 +673,16 @@ static int attack_squat(const char *key)
             rc = 1;
     }
     if (rc == 0) {
-        emit("%s_client=0x%llx", key, (unsigned long long)(uintptr_t)client);
+        sipb_emit("%s_client=0x%llx", key, (unsigned long long)(uintptr_t)client);
         res = send_call(key, g.server, SIPC_FUN_ID_CONNECT, (LPARAM)client);
         if (res != 0) {
-            emit("%s_connection=0x%08x", key, (unsigned)(uintptr_t)res);
+            sipb_emit("%s_connection=0x%08x", key, (unsigned)(uintptr_t)res);
             for (int i = 0; i < count; i++)
-                emit("%s_predicted=0x%08x", key, candidates[i]);
+                sipb_emit("%s_predicted=0x%08x", key, candidates[i]);
             PostMessageW(g.server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)client);
         }
     } else {
-        emit("error=squatting failed (GetLastError=%lu)", GetLastError());
+        sipb_emit("error=squatting failed (GetLastError=%lu)", GetLastError());
     }
     for (int i = 0; i < count; i++)
         if (objects[i])
@@ -718,18 +700,18 @@ static int legit(void)
     sipc_status st = DemoAddInt_call(&g.conn, &in, &out);
 
     if (st != SIPC_OK) {
-        emit("legit=error");
-        emit("legit_status=%s", sipc_status_name(st));
+        sipb_emit("legit=error");
+        sipb_emit("legit_status=%s", sipc_status_name(st));
         return 1;
     }
-    emit("legit=%d", out.ret);
+    sipb_emit("legit=%d", out.ret);
     st = DemoSum_call(&g.conn, &sum_in, &sum_out);
     if (st != SIPC_OK) {
-        emit("legit-sum=error");
-        emit("legit-sum_status=%s", sipc_status_name(st));
+        sipb_emit("legit-sum=error");
+        sipb_emit("legit-sum_status=%s", sipc_status_name(st));
         return 1;
     }
-    emit("legit-sum=%d", sum_out.ret);
+    sipb_emit("legit-sum=%d", sum_out.ret);
     return 0;
 }
 
@@ -740,7 +722,7 @@ static int count_conn_windows(void)
 
     while ((after = FindWindowExW(HWND_MESSAGE, after, NULL, g.opts.conn_title)) != NULL && n < 1000)
         n++;
-    emit("conn-windows=%d", n);
+    sipb_emit("conn-windows=%d", n);
     return 0;
 }
 
@@ -749,7 +731,7 @@ static int disconnect_s4(void)
     HWND conn = g.conn.remote;
 
     PostMessageW(conn, SIPC_UM_CALL_FUN, SIPC_FUN_ID_DISCONNECT, (LPARAM)g.conn.local);
-    emit("disconnect-s4=%s", pump_until(window_gone, conn, 10000) ? "ok" : "timeout");
+    sipb_emit("disconnect-s4=%s", pump_until(window_gone, conn, 10000) ? "ok" : "timeout");
     sipc_disconnect(&g.conn);
     return 0;
 }
@@ -757,7 +739,7 @@ static int disconnect_s4(void)
 static int run(const char *key)
 {
     if (!g.conn.connected && strcmp(key, "conn-windows") != 0) {
-        emit("error=not connected before %s", key);
+        sipb_emit("error=not connected before %s", key);
         return 1;
     }
     if (!strcmp(key, "control"))
@@ -788,7 +770,7 @@ static int run(const char *key)
         return count_conn_windows();
     if (!strcmp(key, "disconnect-s4"))
         return disconnect_s4();
-    emit("error=unknown attack %s", key);
+    sipb_emit("error=unknown attack %s", key);
     return 2;
 }
 
@@ -837,12 +819,12 @@ int main(void)
     sipc_status st;
 
     if (!proc || !(argv = ((argv_fn)(void (*)(void))proc)(GetCommandLineW(), &argc))) {
-        emit("error=CommandLineToArgvW unavailable");
+        sipb_emit("error=CommandLineToArgvW unavailable");
         return 1;
     }
     i = parse_opts(argc, argv, 1, &g.opts);
     if (i < 0 || i >= argc) {
-        emit("error=usage: hostile-peer [--title T] [--v1] [--stack N] [--buf N] [--format F] "
+        sipb_emit("error=usage: hostile-peer [--title T] [--v1] [--stack N] [--buf N] [--format F] "
              "[--conn-title T] <attack...>");
         return 2;
     }
@@ -859,36 +841,36 @@ int main(void)
     g.cfg.log = log_sink;
     g.server = sipc_find_server(g.opts.title);
     if (!g.server) {
-        emit("error=SIPC_E_NOT_FOUND");
-        emit("status=fail");
+        sipb_emit("error=SIPC_E_NOT_FOUND");
+        sipb_emit("status=fail");
         return 1;
     }
     st = sipc_connect(&g.conn, &g.cfg, g.server);
     if (st != SIPC_OK) {
-        emit("error=%s", sipc_status_name(st));
-        emit("error_detail=%s", g.conn.err.what);
-        emit("status=fail");
+        sipb_emit("error=%s", sipc_status_name(st));
+        sipb_emit("error_detail=%s", g.conn.err.what);
+        sipb_emit("status=fail");
         return 1;
     }
-    emit("connected=1");
-    emit("local=0x%08x", (unsigned)(uintptr_t)g.conn.local);
-    emit("remote=0x%08x", (unsigned)(uintptr_t)g.conn.remote);
+    sipb_emit("connected=1");
+    sipb_emit("local=0x%08x", (unsigned)(uintptr_t)g.conn.local);
+    sipb_emit("remote=0x%08x", (unsigned)(uintptr_t)g.conn.remote);
     for (; i < argc; i++) {
         char key[64];
         int rc;
 
         if (WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, key, sizeof(key), NULL, NULL) <= 0) {
-            emit("error=argument too long");
+            sipb_emit("error=argument too long");
             return 2;
         }
         rc = run(key);
         if (rc != 0) {
-            emit("status=fail");
+            sipb_emit("status=fail");
             sipc_disconnect(&g.conn);
             return rc;
         }
     }
     sipc_disconnect(&g.conn);
-    emit("status=ok");
+    sipb_emit("status=ok");
     return 0;
 }

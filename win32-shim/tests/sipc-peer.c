@@ -58,6 +58,7 @@
  * and error_detail=<text>.
  */
 #include "sipc.h"
+#include "sipb_out.h"
 #include "sipc_demo_protocol.h"
 #include "test_protocol.h"
 
@@ -71,25 +72,6 @@
 
 /* One key=value line on stdout, written with WriteFile (no CRLF translation),
  * so it is flushed at once. */
-static void emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char buf[4096];
-    va_list ap;
-    int n;
-    DWORD done;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
-}
-
 static void log_sink(void *ctx, sipc_log_level lvl, const char *msg)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
@@ -100,17 +82,6 @@ static void log_sink(void *ctx, sipc_log_level lvl, const char *msg)
     if (n > 0)
         WriteFile(GetStdHandle(STD_ERROR_HANDLE), buf,
                   (DWORD)(n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1), &done, NULL);
-}
-
-static double now_ms(void)
-{
-    static LARGE_INTEGER freq;
-    LARGE_INTEGER t;
-
-    if (!freq.QuadPart)
-        QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&t);
-    return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
 }
 
 /* UTF-16 -> UTF-8 into buf (NUL-terminated; empty on failure). */
@@ -139,9 +110,9 @@ static void print_wstr(const char *key, const sipc_wstr *s)
 {
     static char hex[8192], text[4096];
 
-    emit("%s_units=%u", key, s->len);
-    emit("%s_hex=%s", key, hex16(s->data, s->len, hex, sizeof(hex)));
-    emit("%s_utf8=%s", key, utf8(s->data, s->len, text, sizeof(text)));
+    sipb_emit("%s_units=%u", key, s->len);
+    sipb_emit("%s_hex=%s", key, hex16(s->data, s->len, hex, sizeof(hex)));
+    sipb_emit("%s_utf8=%s", key, utf8(s->data, s->len, text, sizeof(text)));
 }
 
 /* ---- options ------------------------------------------------------------------ */
@@ -248,8 +219,8 @@ static sipc_status on_sum(sipc_conn *c, const DemoSum_in *in, DemoSum_out *out, 
     sipc_status st;
 
     if (p->server.main && !p->opts.quiet_calls)
-        emit("event=call fn=DemoSum n=%d client=0x%08x t_ms=%.1f", in->n,
-             (unsigned)(uintptr_t)c->remote, now_ms() - p->t0);
+        sipb_emit("event=call fn=DemoSum n=%d client=0x%08x t_ms=%.1f", in->n,
+             (unsigned)(uintptr_t)c->remote, sipb_now_ms() - p->t0);
     if (in->n <= 0) {
         out->ret = 0;
         return SIPC_OK;
@@ -268,8 +239,8 @@ SIPC_HANDLER(DemoSum, on_sum)
 static void server_call_line(peer_ctx *p, const char *fn, sipc_conn *c)
 {
     if (!p->opts.quiet_calls)
-        emit("event=call fn=%s client=0x%08x t_ms=%.1f", fn, (unsigned)(uintptr_t)c->remote,
-             now_ms() - p->t0);
+        sipb_emit("event=call fn=%s client=0x%08x t_ms=%.1f", fn, (unsigned)(uintptr_t)c->remote,
+             sipb_now_ms() - p->t0);
 }
 
 static sipc_status on_add_int(sipc_conn *c, const DemoAddInt_in *in, DemoAddInt_out *out,
@@ -375,11 +346,11 @@ static void srv_connected(sipc_server *srv, sipc_conn *c, void *user)
 {
     peer_ctx *p = user;
 
-    emit("event=connect client=0x%08x conn=0x%08x t_ms=%.1f", (unsigned)(uintptr_t)c->remote,
-         (unsigned)(uintptr_t)c->local, now_ms() - p->t0);
+    sipb_emit("event=connect client=0x%08x conn=0x%08x t_ms=%.1f", (unsigned)(uintptr_t)c->remote,
+         (unsigned)(uintptr_t)c->local, sipb_now_ms() - p->t0);
     if (p->opts.hello_ms && p->hello_count < sizeof(p->hello) / sizeof(p->hello[0])) {
         p->hello[p->hello_count].client = c->remote;
-        p->hello[p->hello_count].due = now_ms() + p->opts.hello_ms;
+        p->hello[p->hello_count].due = sipb_now_ms() + p->opts.hello_ms;
         p->hello_count++;
     }
 }
@@ -389,15 +360,15 @@ static void srv_disconnected(sipc_server *srv, sipc_conn *c, sipc_drop_reason wh
     static const char *reasons[] = {"disconnect", "dead", "shutdown"};
     peer_ctx *p = user;
 
-    emit("event=disconnect client=0x%08x reason=%s t_ms=%.1f clock_ms=%.1f",
+    sipb_emit("event=disconnect client=0x%08x reason=%s t_ms=%.1f clock_ms=%.1f",
          (unsigned)(uintptr_t)c->remote, reasons[why <= SIPC_DROP_SHUTDOWN ? why : 0],
-         now_ms() - p->t0, now_ms());
+         sipb_now_ms() - p->t0, sipb_now_ms());
 }
 
 static void send_due_hellos(peer_ctx *p)
 {
     static const WCHAR text[] = L"hello from sipc-peer server \x2713";
-    double t = now_ms();
+    double t = sipb_now_ms();
 
     for (size_t i = 0; i < p->hello_count;) {
         if (p->hello[i].due > t) {
@@ -412,8 +383,8 @@ static void send_due_hellos(peer_ctx *p)
         DemoSayHello_in in = {{(WCHAR *)text, (uint32_t)wcslen(text)}};
         DemoSayHello_out out;
         sipc_status st = DemoSayHello_call(c, &in, &out);
-        emit("event=hello client=0x%08x status=%s t_ms=%.1f", (unsigned)(uintptr_t)client,
-             sipc_status_name(st), now_ms() - p->t0);
+        sipb_emit("event=hello client=0x%08x status=%s t_ms=%.1f", (unsigned)(uintptr_t)client,
+             sipc_status_name(st), sipb_now_ms() - p->t0);
     }
 }
 
@@ -425,7 +396,7 @@ static int run_server(peer_ctx *p, int argc, WCHAR **argv, int i)
     char title[512];
 
     if (i + 1 != argc || !parse_u32(argv[i], &seconds)) {
-        emit("error=usage");
+        sipb_emit("error=usage");
         return 2;
     }
     memset(&cfg, 0, sizeof(cfg));
@@ -443,21 +414,21 @@ static int run_server(peer_ctx *p, int argc, WCHAR **argv, int i)
     cfg.on_connect = srv_connected;
     cfg.on_disconnect = srv_disconnected;
     cfg.user = p;
-    p->t0 = now_ms();
+    p->t0 = sipb_now_ms();
     sipc_status st = sipc_server_start(&p->server, &cfg);
     if (st != SIPC_OK) {
-        emit("error=%s", sipc_status_name(st));
-        emit("error_detail=%s", p->server.err.what);
-        emit("status=fail");
+        sipb_emit("error=%s", sipc_status_name(st));
+        sipb_emit("error_detail=%s", p->server.err.what);
+        sipb_emit("status=fail");
         return 1;
     }
-    emit("listening=1");
-    emit("version=%d", p->opts.version);
-    emit("main=0x%08x", (unsigned)(uintptr_t)p->server.main);
-    emit("title=%s", utf8(p->opts.title, (uint32_t)wcslen(p->opts.title), title, sizeof(title)));
-    deadline = now_ms() + seconds * 1000.0;
+    sipb_emit("listening=1");
+    sipb_emit("version=%d", p->opts.version);
+    sipb_emit("main=0x%08x", (unsigned)(uintptr_t)p->server.main);
+    sipb_emit("title=%s", utf8(p->opts.title, (uint32_t)wcslen(p->opts.title), title, sizeof(title)));
+    deadline = sipb_now_ms() + seconds * 1000.0;
     for (;;) {
-        double left = deadline - now_ms();
+        double left = deadline - sipb_now_ms();
         MSG msg;
         if (left <= 0)
             break;
@@ -471,7 +442,7 @@ static int run_server(peer_ctx *p, int argc, WCHAR **argv, int i)
         send_due_hellos(p);
     }
     sipc_server_stop(&p->server);
-    emit("status=ok");
+    sipb_emit("status=ok");
     return 0;
 }
 
@@ -495,10 +466,10 @@ static const sipc_handler client_handlers[] = {
 
 static void pump_for(double ms, const bool *stop)
 {
-    double end = now_ms() + ms;
+    double end = sipb_now_ms() + ms;
 
     for (;;) {
-        double left = end - now_ms();
+        double left = end - sipb_now_ms();
         MSG msg;
         if (left <= 0 || (stop && *stop))
             return;
@@ -511,15 +482,15 @@ static void pump_for(double ms, const bool *stop)
 
 static int call_failed(peer_ctx *p, const char *cmd, sipc_status st)
 {
-    emit("error=%s", sipc_status_name(st));
-    emit("error_detail=%s: %s", cmd, p->client.err.what);
+    sipb_emit("error=%s", sipc_status_name(st));
+    sipb_emit("error_detail=%s: %s", cmd, p->client.err.what);
     return 1;
 }
 
 #define CHECK_EQ(name, fmt, got, want)                                            \
     do {                                                                          \
         if ((got) != (want)) {                                                    \
-            emit("types_diff=%s expected=" fmt " got=" fmt, name, want, got);     \
+            sipb_emit("types_diff=%s expected=" fmt " got=" fmt, name, want, got);     \
             bad++;                                                                \
         }                                                                         \
     } while (0)
@@ -641,13 +612,13 @@ static int types_strings(peer_ctx *p, int *bad_out)
             return call_failed(p, "TestStrings", st);
         CHECK_EQ("strings.a.len", "%u", o.a.len, alen + 1);
         if (o.a.len == alen + 1 && (memcmp(o.a.data, k_text8, alen) || o.a.data[alen] != '!')) {
-            emit("types_diff=strings.a bytes");
+            sipb_emit("types_diff=strings.a bytes");
             bad++;
         }
         CHECK_EQ("strings.w.len", "%u", o.w.len, wlen + 1);
         if (o.w.len == wlen + 1 &&
             (memcmp(o.w.data, k_text16, wlen * 2) || o.w.data[wlen] != 0x2713)) {
-            emit("types_diff=strings.w units");
+            sipb_emit("types_diff=strings.w units");
             bad++;
         }
         CHECK_EQ("strings.v.count", "%u", o.v.count, vn);
@@ -665,13 +636,13 @@ static int run_types(peer_ctx *p)
     int bad = 0, rc;
 
     if (wcslen((const WCHAR *)k_text16) != K_TEXT16_UNITS) {
-        emit("types_diff=test text is not %d UTF-16 units", K_TEXT16_UNITS);
+        sipb_emit("types_diff=test text is not %d UTF-16 units", K_TEXT16_UNITS);
         return 1;
     }
     if ((rc = types_ints(p, &bad)) || (rc = types_floats(p, &bad)) ||
         (rc = types_geometry(p, &bad)) || (rc = types_strings(p, &bad)))
         return rc;
-    emit("types=%s", bad ? "fail" : "ok");
+    sipb_emit("types=%s", bad ? "fail" : "ok");
     return bad ? 1 : 0;
 }
 
@@ -683,7 +654,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
     char text[4096];
 
     if (i >= argc) {
-        emit("error=usage");
+        sipb_emit("error=usage");
         return 2;
     }
     memset(&cfg, 0, sizeof(cfg));
@@ -696,39 +667,39 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
     cfg.user = p;
     cfg.wait_mode = p->opts.block_wait ? SIPC_WAIT_BLOCK : SIPC_WAIT_SPIN;
     cfg.log = log_sink;
-    p->t0 = now_ms();
+    p->t0 = sipb_now_ms();
     server = sipc_find_server(p->opts.title);
     if (!server) {
-        emit("error=SIPC_E_NOT_FOUND");
-        emit("error_detail=no window titled %s",
+        sipb_emit("error=SIPC_E_NOT_FOUND");
+        sipb_emit("error_detail=no window titled %s",
              utf8(p->opts.title, (uint32_t)wcslen(p->opts.title), text, sizeof(text)));
-        emit("status=fail");
+        sipb_emit("status=fail");
         return 1;
     }
     st = sipc_connect(&p->client, &cfg, server);
     if (st != SIPC_OK) {
-        emit("error=%s", sipc_status_name(st));
-        emit("error_detail=%s", p->client.err.what);
-        emit("status=fail");
+        sipb_emit("error=%s", sipc_status_name(st));
+        sipb_emit("error_detail=%s", p->client.err.what);
+        sipb_emit("status=fail");
         return 1;
     }
-    emit("connected=1");
-    emit("version=%d", p->opts.version);
-    emit("local=0x%08x", (unsigned)(uintptr_t)p->client.local);
-    emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
-    emit("connect_ms=%.2f", now_ms() - p->t0);
+    sipb_emit("connected=1");
+    sipb_emit("version=%d", p->opts.version);
+    sipb_emit("local=0x%08x", (unsigned)(uintptr_t)p->client.local);
+    sipb_emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
+    sipb_emit("connect_ms=%.2f", sipb_now_ms() - p->t0);
 
     while (i < argc) {
         const WCHAR *cmd = argv[i++];
         int rc = 0;
-        double t = now_ms();
+        double t = sipb_now_ms();
 
-        emit("command=%s", utf8(cmd, (uint32_t)wcslen(cmd), text, sizeof(text)));
+        sipb_emit("command=%s", utf8(cmd, (uint32_t)wcslen(cmd), text, sizeof(text)));
         if (!wcscmp(cmd, L"add-int") && i + 2 <= argc) {
             DemoAddInt_in in;
             DemoAddInt_out out;
             if (!parse_i32(argv[i], &in.a) || !parse_i32(argv[i + 1], &in.b)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             i += 2;
@@ -736,7 +707,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
             if (st != SIPC_OK)
                 rc = call_failed(p, "add-int", st);
             else
-                emit("result=%d", out.ret);
+                sipb_emit("result=%d", out.ret);
         } else if (!wcscmp(cmd, L"add-string") && i + 2 <= argc) {
             DemoAddString_in in = {{argv[i], (uint32_t)wcslen(argv[i])},
                                    {argv[i + 1], (uint32_t)wcslen(argv[i + 1])}};
@@ -752,14 +723,14 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
             DemoSum_in in;
             DemoSum_out out;
             if (!parse_i32(argv[i++], &in.n)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             st = DemoSum_call(&p->client, &in, &out);
             if (st != SIPC_OK)
                 rc = call_failed(p, "sum", st);
             else
-                emit("result=%d", out.ret);
+                sipb_emit("result=%d", out.ret);
         } else if (!wcscmp(cmd, L"types")) {
             rc = run_types(p);
         } else if (!wcscmp(cmd, L"hello-wait")) {
@@ -768,28 +739,28 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                 i++;
             pump_for(ms, &p->hello_seen);
             if (!p->hello_seen) {
-                emit("hello=timeout");
+                sipb_emit("hello=timeout");
                 rc = 1;
             }
             p->hello_seen = false;
         } else if (!wcscmp(cmd, L"sleep") && i + 1 <= argc) {
             uint32_t ms = 0;
             if (!parse_u32(argv[i++], &ms)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             pump_for(ms, NULL);
         } else if (!wcscmp(cmd, L"freeze") && i + 1 <= argc) {
             uint32_t ms = 0;
             if (!parse_u32(argv[i++], &ms)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             Sleep(ms);
         } else if (!wcscmp(cmd, L"bench-add-int") && i + 1 <= argc) {
             uint32_t n = 0;
             if (!parse_u32(argv[i++], &n) || n == 0) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             for (uint32_t k = 0; k < n && rc == 0; k++) {
@@ -802,36 +773,36 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                     rc = call_failed(p, "bench-add-int wrong result", SIPC_E_BAD_FRAME);
             }
             if (!rc) {
-                double us = (now_ms() - t) * 1000.0;
-                emit("calls=%u", n);
-                emit("total_us=%.0f", us);
-                emit("avg_us=%.1f", us / n);
+                double us = (sipb_now_ms() - t) * 1000.0;
+                sipb_emit("calls=%u", n);
+                sipb_emit("total_us=%.0f", us);
+                sipb_emit("avg_us=%.1f", us / n);
             }
         } else if (!wcscmp(cmd, L"try-add-int") && i + 2 <= argc) {
             DemoAddInt_in in;
             DemoAddInt_out out;
             if (!parse_i32(argv[i], &in.a) || !parse_i32(argv[i + 1], &in.b)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             i += 2;
             st = DemoAddInt_call(&p->client, &in, &out);
             if (st != SIPC_OK)
-                emit("call_error=%s", sipc_status_name(st));
+                sipb_emit("call_error=%s", sipc_status_name(st));
             else
-                emit("result=%d", out.ret);
+                sipb_emit("result=%d", out.ret);
         } else if (!wcscmp(cmd, L"wait-reconnect") && i + 1 <= argc) {
             uint32_t ms = 0;
             if (!parse_u32(argv[i++], &ms)) {
-                emit("error=usage");
+                sipb_emit("error=usage");
                 return 2;
             }
             pump_for(ms, &p->client.reconnect_requested);
             if (!p->client.reconnect_requested) {
-                emit("reconnect=timeout");
+                sipb_emit("reconnect=timeout");
                 rc = 1;
             } else {
-                double asked = now_ms();
+                double asked = sipb_now_ms();
                 sipc_disconnect(&p->client);
                 server = NULL;
                 for (int k = 0; k < 300 && !server; k++) {
@@ -843,32 +814,32 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                 if (st != SIPC_OK) {
                     rc = call_failed(p, "reconnect", st);
                 } else {
-                    emit("reconnected=1");
-                    emit("reconnect_ms=%.1f", now_ms() - asked);
-                    emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
+                    sipb_emit("reconnected=1");
+                    sipb_emit("reconnect_ms=%.1f", sipb_now_ms() - asked);
+                    sipb_emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
                 }
             }
         } else if (!wcscmp(cmd, L"disconnect")) {
             sipc_disconnect(&p->client);
-            emit("disconnected=1");
+            sipb_emit("disconnected=1");
         } else if (!wcscmp(cmd, L"exit-without-disconnect")) {
-            emit("exiting=abrupt");
-            emit("clock_ms=%.1f", now_ms());
+            sipb_emit("exiting=abrupt");
+            sipb_emit("clock_ms=%.1f", sipb_now_ms());
             ExitProcess(0);
         } else {
-            emit("error=usage");
-            emit("error_detail=unknown command or missing arguments");
+            sipb_emit("error=usage");
+            sipb_emit("error_detail=unknown command or missing arguments");
             return 2;
         }
-        emit("elapsed_us=%.0f", (now_ms() - t) * 1000.0);
+        sipb_emit("elapsed_us=%.0f", (sipb_now_ms() - t) * 1000.0);
         if (rc) {
-            emit("status=fail");
+            sipb_emit("status=fail");
             sipc_disconnect(&p->client);
             return rc;
         }
     }
     sipc_disconnect(&p->client);
-    emit("status=ok");
+    sipb_emit("status=ok");
     return 0;
 }
 
@@ -885,31 +856,31 @@ int main(void)
     int argc = 0, i;
 
     if (!proc) {
-        emit("error=SIPC_E_WIN32");
-        emit("error_detail=CommandLineToArgvW unavailable (GetLastError=%lu)", GetLastError());
+        sipb_emit("error=SIPC_E_WIN32");
+        sipb_emit("error_detail=CommandLineToArgvW unavailable (GetLastError=%lu)", GetLastError());
         return 1;
     }
     argv = ((argv_fn)(void (*)(void))proc)(GetCommandLineW(), &argc);
     if (!argv) {
-        emit("error=SIPC_E_WIN32");
-        emit("error_detail=CommandLineToArgvW failed (GetLastError=%lu)", GetLastError());
+        sipb_emit("error=SIPC_E_WIN32");
+        sipb_emit("error_detail=CommandLineToArgvW failed (GetLastError=%lu)", GetLastError());
         return 1;
     }
     if (argc < 2) {
-        emit("error=usage");
-        emit("error_detail=sipc-peer client [opts] <commands> | server [opts] <seconds>");
+        sipb_emit("error=usage");
+        sipb_emit("error_detail=sipc-peer client [opts] <commands> | server [opts] <seconds>");
         return 2;
     }
     i = parse_opts(argc, argv, 2, &ctx.opts);
     if (i < 0) {
-        emit("error=usage");
-        emit("error_detail=bad option");
+        sipb_emit("error=usage");
+        sipb_emit("error_detail=bad option");
         return 2;
     }
     if (!wcscmp(argv[1], L"server"))
         return run_server(&ctx, argc, argv, i);
     if (!wcscmp(argv[1], L"client"))
         return run_client(&ctx, argc, argv, i);
-    emit("error=usage");
+    sipb_emit("error=usage");
     return 2;
 }

@@ -36,6 +36,7 @@
  * Exit code 0 only when every operation ran and every answer was right.
  */
 #include "sipc.h"
+#include "sipb_out.h"
 #include "soak_protocol.h"
 
 #include <stdarg.h>
@@ -50,40 +51,10 @@
 
 /* ---- output ------------------------------------------------------------------ */
 
-static void emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    int n;
-    DWORD done;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
-}
-
 static void log_sink(void *ctx, sipc_log_level lvl, const char *msg)
 {
     if (lvl >= SIPC_LOG_WARN)
-        emit("sipc_log=%s", msg);
-}
-
-static double now_ms(void)
-{
-    static LARGE_INTEGER freq;
-    LARGE_INTEGER t;
-
-    if (!freq.QuadPart)
-        QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&t);
-    return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
+        sipb_emit("sipc_log=%s", msg);
 }
 
 /* ---- the generator -------------------------------------------------------------- */
@@ -165,13 +136,13 @@ static void mismatch(soak_ctx *x, uint32_t seq, const char *op, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    emit("mismatch seq=%u op=%s detail=%s", seq, op, detail);
+    sipb_emit("mismatch seq=%u op=%s detail=%s", seq, op, detail);
 }
 
 static int call_failed(soak_ctx *x, uint32_t seq, const char *op, sipc_status st)
 {
-    emit("error=%s", sipc_status_name(st));
-    emit("error_detail=seq %u %s: %s", seq, op, x->conn.err.what);
+    sipb_emit("error=%s", sipc_status_name(st));
+    sipb_emit("error_detail=seq %u %s: %s", seq, op, x->conn.err.what);
     return 1;
 }
 
@@ -418,8 +389,8 @@ static int op_copy(soak_ctx *x, uint32_t seq, rng *r)
     SetLastError(0);
     if (!SendMessageTimeoutW(x->copy_target, WM_COPYDATA, (WPARAM)x->conn.local, (LPARAM)&cds,
                              SMTO_NORMAL, 60000, &res)) {
-        emit("error=SIPC_E_WIN32");
-        emit("error_detail=seq %u copy: SendMessageTimeout(WM_COPYDATA, %u bytes) failed, "
+        sipb_emit("error=SIPC_E_WIN32");
+        sipb_emit("error_detail=seq %u copy: SendMessageTimeout(WM_COPYDATA, %u bytes) failed, "
              "GetLastError %lu",
              seq, (unsigned)cds.cbData, GetLastError());
         return 1;
@@ -506,8 +477,8 @@ typedef LPWSTR *(WINAPI *argv_fn)(LPCWSTR, int *);
 
 static int usage(const char *why)
 {
-    emit("error=usage");
-    emit("error_detail=%s; soak-client --title T --copy-title C --client N --count K [--run R] "
+    sipb_emit("error=usage");
+    sipb_emit("error_detail=%s; soak-client --title T --copy-title C --client N --count K [--run R] "
          "[--first S] [--seed X] [--spin]",
          why);
     return 2;
@@ -570,7 +541,7 @@ int main(void)
     x.pattern = malloc(SOAK_PATTERN_BYTES);
     x.copy_buf = malloc(SOAK_COPY_HEADER + SOAK_COPY_MAX_BODY);
     if (!x.pattern || !x.copy_buf) {
-        emit("error=SIPC_E_NO_MEMORY");
+        sipb_emit("error=SIPC_E_NO_MEMORY");
         return 1;
     }
     soak_fill_pattern(x.pattern);
@@ -587,57 +558,57 @@ int main(void)
     cfg.log = log_sink;
     x.copy_target = find_window(copy_title);
     if (!x.copy_target) {
-        emit("error=SIPC_E_NOT_FOUND");
-        emit("error_detail=no copy window with that title");
-        emit("status=fail");
+        sipb_emit("error=SIPC_E_NOT_FOUND");
+        sipb_emit("error_detail=no copy window with that title");
+        sipb_emit("status=fail");
         return 1;
     }
     /* SOUI's client gives the server 100 ms to answer a connect; a server busy
      * with three other clients may miss that once in a while: retry, and say so. */
     for (int attempt = 0; attempt < 10; attempt++) {
         server = sipc_find_server(title);
-        t0 = now_ms();
+        t0 = sipb_now_ms();
         if (server && (st = sipc_connect(&x.conn, &cfg, server)) == SIPC_OK)
             break;
         x.connect_retries++;
-        emit("connect_failed=%s after %.1f ms: %s", sipc_status_name(st), now_ms() - t0,
+        sipb_emit("connect_failed=%s after %.1f ms: %s", sipc_status_name(st), sipb_now_ms() - t0,
              server ? x.conn.err.what : "no server");
         Sleep(50);
     }
     if (st != SIPC_OK) {
-        emit("error=%s", sipc_status_name(st));
-        emit("error_detail=connect: %s", x.conn.err.what);
-        emit("status=fail");
+        sipb_emit("error=%s", sipc_status_name(st));
+        sipb_emit("error_detail=connect: %s", x.conn.err.what);
+        sipb_emit("status=fail");
         return 1;
     }
-    emit("connected=1");
-    emit("local=0x%08x", (unsigned)(uintptr_t)x.conn.local);
-    emit("connect_ms=%.1f", now_ms() - t0);
+    sipb_emit("connected=1");
+    sipb_emit("local=0x%08x", (unsigned)(uintptr_t)x.conn.local);
+    sipb_emit("connect_ms=%.1f", sipb_now_ms() - t0);
 
-    t0 = now_ms();
+    t0 = sipb_now_ms();
     rc = run_ops(&x);
-    ms = now_ms() - t0;
+    ms = sipb_now_ms() - t0;
     sipc_disconnect(&x.conn);
-    emit("ops=%u", x.ops);
-    emit("int=%u", x.n_int);
-    emit("wide=%u", x.n_wide);
-    emit("narrow=%u", x.n_narrow);
-    emit("copy=%u", x.n_copy);
-    emit("sum=%u", x.n_sum);
-    emit("calls_out=%u", x.calls_out);
-    emit("calls_in=%u", x.calls_in);
-    emit("copy_bytes=%llu", (unsigned long long)x.copy_bytes);
-    emit("max_depth=%u", x.max_depth);
-    emit("connect_retries=%u", x.connect_retries);
-    emit("errors=%u", x.errors);
-    emit("elapsed_ms=%.0f", ms);
-    emit("ops_per_s=%.0f", ms > 0 ? x.ops * 1000.0 / ms : 0.0);
-    emit("summary client=%u run=%u first=%u ops=%u/%u int=%u wide=%u narrow=%u copy=%u sum=%u "
+    sipb_emit("ops=%u", x.ops);
+    sipb_emit("int=%u", x.n_int);
+    sipb_emit("wide=%u", x.n_wide);
+    sipb_emit("narrow=%u", x.n_narrow);
+    sipb_emit("copy=%u", x.n_copy);
+    sipb_emit("sum=%u", x.n_sum);
+    sipb_emit("calls_out=%u", x.calls_out);
+    sipb_emit("calls_in=%u", x.calls_in);
+    sipb_emit("copy_bytes=%llu", (unsigned long long)x.copy_bytes);
+    sipb_emit("max_depth=%u", x.max_depth);
+    sipb_emit("connect_retries=%u", x.connect_retries);
+    sipb_emit("errors=%u", x.errors);
+    sipb_emit("elapsed_ms=%.0f", ms);
+    sipb_emit("ops_per_s=%.0f", ms > 0 ? x.ops * 1000.0 / ms : 0.0);
+    sipb_emit("summary client=%u run=%u first=%u ops=%u/%u int=%u wide=%u narrow=%u copy=%u sum=%u "
          "calls_out=%u calls_in=%u copy_bytes=%llu max_depth=%u connect_retries=%u errors=%u "
          "elapsed_ms=%.0f",
          x.client, x.run, x.first, x.ops, x.count, x.n_int, x.n_wide, x.n_narrow, x.n_copy, x.n_sum,
          x.calls_out, x.calls_in, (unsigned long long)x.copy_bytes, x.max_depth, x.connect_retries,
          x.errors, ms);
-    emit("status=%s", rc == 0 && x.errors == 0 ? "ok" : "fail");
+    sipb_emit("status=%s", rc == 0 && x.errors == 0 ? "ok" : "fail");
     return rc ? rc : x.errors ? 1 : 0;
 }
