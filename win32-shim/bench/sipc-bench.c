@@ -42,7 +42,7 @@
  * Exit code 0 on success, 1 on a failure, 2 on usage errors.
  */
 #include "sipc.h"
-#include "sipb_out.h"
+#include "sipb_tool.h"
 #include "sipc_demo_protocol.h"
 
 #include <stdarg.h>
@@ -137,20 +137,6 @@ typedef struct opts {
     int nsizes;
 } opts;
 
-static bool parse_u32(const WCHAR *s, uint32_t *v)
-{
-    WCHAR *end = NULL;
-    unsigned long long x;
-
-    if (!s || !*s)
-        return false;
-    x = wcstoull(s, &end, 10);
-    if (*end || x > UINT32_MAX)
-        return false;
-    *v = (uint32_t)x;
-    return true;
-}
-
 static int usage(const char *why)
 {
     sipb_emit("error=usage");
@@ -184,7 +170,7 @@ static int parse(int argc, WCHAR **argv, int i, opts *o, bool sizes)
             o->fn = v;
         else if (!wcscmp(a, L"--out"))
             o->out = v;
-        else if (!parse_u32(v, &x))
+        else if (!sipb_parse_u32(v, &x))
             return -1;
         else if (!wcscmp(a, L"--arg"))
             o->arg = (int32_t)x;
@@ -212,7 +198,7 @@ static int parse(int argc, WCHAR **argv, int i, opts *o, bool sizes)
         if (i >= argc)
             return -1;
         for (i++; i < argc; i++) {
-            if (o->nsizes == 16 || !parse_u32(argv[i], &o->sizes[o->nsizes]))
+            if (o->nsizes == 16 || !sipb_parse_u32(argv[i], &o->sizes[o->nsizes]))
                 return -1;
             o->nsizes++;
         }

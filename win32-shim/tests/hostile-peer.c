@@ -86,7 +86,7 @@
  *                             A); waits for C to go: disconnect-s4=ok|timeout
  */
 #include "sipc.h"
-#include "sipb_out.h"
+#include "sipb_tool.h"
 #include "sipc_demo_protocol.h"
 
 #include <stdarg.h>
@@ -171,20 +171,6 @@ static sipc_function hostile_sum; /* DemoSum_function with sum_write_out */
 static const sipc_handler handlers[] = {{&hostile_sum, on_sum__sipc}};
 
 /* ---- helpers ------------------------------------------------------------------- */
-
-static bool parse_u32(const WCHAR *s, uint32_t *out)
-{
-    WCHAR *end = NULL;
-    unsigned long long v;
-
-    if (!s || !*s)
-        return false;
-    v = wcstoull(s, &end, 10);
-    if (*end || v > UINT32_MAX)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
 
 /* A message-only window of our own class that answers nothing. */
 static HWND make_window(void)
@@ -798,10 +784,10 @@ static int parse_opts(int argc, WCHAR **argv, int i, hostile_opts *o)
         else if (!wcscmp(a, L"--conn-title") && has_val)
             o->conn_title = argv[++i];
         else if (!wcscmp(a, L"--stack") && has_val) {
-            if (!parse_u32(argv[++i], &o->stack) || o->stack == 0)
+            if (!sipb_parse_u32(argv[++i], &o->stack) || o->stack == 0)
                 return -1;
         } else if (!wcscmp(a, L"--buf") && has_val) {
-            if (!parse_u32(argv[++i], &o->buf) || o->buf == 0)
+            if (!sipb_parse_u32(argv[++i], &o->buf) || o->buf == 0)
                 return -1;
         } else {
             return -1;

@@ -58,7 +58,7 @@
  * and error_detail=<text>.
  */
 #include "sipc.h"
-#include "sipb_out.h"
+#include "sipb_tool.h"
 #include "sipc_demo_protocol.h"
 #include "test_protocol.h"
 
@@ -129,20 +129,6 @@ typedef struct peer_opts {
     uint32_t hello_ms;
 } peer_opts;
 
-static bool parse_u32(const WCHAR *s, uint32_t *out)
-{
-    WCHAR *end = NULL;
-    unsigned long long v;
-
-    if (!s || !*s)
-        return false;
-    v = wcstoull(s, &end, 10);
-    if (*end || v > UINT32_MAX)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 static bool parse_i32(const WCHAR *s, int32_t *out)
 {
     WCHAR *end = NULL;
@@ -183,13 +169,13 @@ static int parse_opts(int argc, WCHAR **argv, int i, peer_opts *o)
         else if (!wcscmp(a, L"--format") && has_val)
             o->format = argv[++i];
         else if (!wcscmp(a, L"--stack") && has_val) {
-            if (!parse_u32(argv[++i], &o->stack) || o->stack == 0)
+            if (!sipb_parse_u32(argv[++i], &o->stack) || o->stack == 0)
                 return -1;
         } else if (!wcscmp(a, L"--buf") && has_val) {
-            if (!parse_u32(argv[++i], &o->buf) || o->buf == 0)
+            if (!sipb_parse_u32(argv[++i], &o->buf) || o->buf == 0)
                 return -1;
         } else if (!wcscmp(a, L"--hello-ms") && has_val) {
-            if (!parse_u32(argv[++i], &o->hello_ms))
+            if (!sipb_parse_u32(argv[++i], &o->hello_ms))
                 return -1;
         } else {
             return -1;
@@ -395,7 +381,7 @@ static int run_server(peer_ctx *p, int argc, WCHAR **argv, int i)
     double deadline;
     char title[512];
 
-    if (i + 1 != argc || !parse_u32(argv[i], &seconds)) {
+    if (i + 1 != argc || !sipb_parse_u32(argv[i], &seconds)) {
         sipb_emit("error=usage");
         return 2;
     }
@@ -735,7 +721,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
             rc = run_types(p);
         } else if (!wcscmp(cmd, L"hello-wait")) {
             uint32_t ms = 5000;
-            if (i < argc && parse_u32(argv[i], &ms))
+            if (i < argc && sipb_parse_u32(argv[i], &ms))
                 i++;
             pump_for(ms, &p->hello_seen);
             if (!p->hello_seen) {
@@ -745,21 +731,21 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
             p->hello_seen = false;
         } else if (!wcscmp(cmd, L"sleep") && i + 1 <= argc) {
             uint32_t ms = 0;
-            if (!parse_u32(argv[i++], &ms)) {
+            if (!sipb_parse_u32(argv[i++], &ms)) {
                 sipb_emit("error=usage");
                 return 2;
             }
             pump_for(ms, NULL);
         } else if (!wcscmp(cmd, L"freeze") && i + 1 <= argc) {
             uint32_t ms = 0;
-            if (!parse_u32(argv[i++], &ms)) {
+            if (!sipb_parse_u32(argv[i++], &ms)) {
                 sipb_emit("error=usage");
                 return 2;
             }
             Sleep(ms);
         } else if (!wcscmp(cmd, L"bench-add-int") && i + 1 <= argc) {
             uint32_t n = 0;
-            if (!parse_u32(argv[i++], &n) || n == 0) {
+            if (!sipb_parse_u32(argv[i++], &n) || n == 0) {
                 sipb_emit("error=usage");
                 return 2;
             }
@@ -793,7 +779,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
                 sipb_emit("result=%d", out.ret);
         } else if (!wcscmp(cmd, L"wait-reconnect") && i + 1 <= argc) {
             uint32_t ms = 0;
-            if (!parse_u32(argv[i++], &ms)) {
+            if (!sipb_parse_u32(argv[i++], &ms)) {
                 sipb_emit("error=usage");
                 return 2;
             }

@@ -36,7 +36,7 @@
  * Exit code 0 only when every operation ran and every answer was right.
  */
 #include "sipc.h"
-#include "sipb_out.h"
+#include "sipb_tool.h"
 #include "soak_protocol.h"
 
 #include <stdarg.h>

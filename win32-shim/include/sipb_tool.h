@@ -1,17 +1,21 @@
 /*
- * sipb_out.h - what the Windows test, bench and demo programs share for their
- * output: sipb_emit writes one `key=value` line on standard output, formatted,
+ * sipb_tool.h - what the Windows test and bench programs share (header-only).
+ * sipb_emit writes one `key=value` line on standard output, formatted,
  * with its newline, in one WriteFile (no C runtime buffering, no CRLF
  * translation), so the reading test sees whole lines as soon as they are
  * written; a line is cut at 4 KiB. sipb_now_ms is QueryPerformanceCounter in
- * milliseconds (one clock for every process of the machine).
+ * milliseconds (one clock for every process of the machine). sipb_parse_u32
+ * reads a whole decimal argument (nothing after it) that fits 32 bits.
  */
-#ifndef SIPB_OUT_H
-#define SIPB_OUT_H
+#ifndef SIPB_TOOL_H
+#define SIPB_TOOL_H
 
 #include <windows.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <wchar.h>
 
 static inline void sipb_emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
 static inline void sipb_emit(const char *fmt, ...)
@@ -43,4 +47,18 @@ static inline double sipb_now_ms(void)
     return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
 }
 
-#endif /* SIPB_OUT_H */
+static inline bool sipb_parse_u32(const WCHAR *s, uint32_t *out)
+{
+    WCHAR *end = NULL;
+    unsigned long long v;
+
+    if (!s || !*s)
+        return false;
+    v = wcstoull(s, &end, 10);
+    if (*end || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+#endif /* SIPB_TOOL_H */
