@@ -177,11 +177,13 @@ public final class SIPCSupervisor {
         let delay = policy.delay(afterFailures: failures)
         logger.notice("waiting before the next start", metadata: ["delay": "\(delay)", "failures": "\(failures)"])
         onEvent?(.backingOff(delay: delay, consecutiveFailures: failures))
+        // In slices of at most 10 ms, so that the stop condition is seen promptly.
         let end = ContinuousClock.now + delay
-        while ContinuousClock.now < end, !condition() {
-            try? Task.checkCancellation()
+        while !condition() {
             let left = ContinuousClock.now.duration(to: end)
-            Thread.sleep(forTimeInterval: min(0.01, max(0, Double(left.components.attoseconds) / 1e18)))
+            guard left > .zero else { break }
+            let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+            Thread.sleep(forTimeInterval: min(0.01, seconds))
         }
     }
 

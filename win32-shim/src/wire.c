@@ -277,8 +277,7 @@ int wire_send_tail(struct shim_context *ctx, struct builder *b, uint16_t type, u
 {
     int ok = 0;
 
-    if (tailLen > 0 && (tail == NULL || (size_t)tailLen > (size_t)SIPB_FRAME_HEADER + SIPB_MAX_PAYLOAD ||
-                        b->len - SIPB_FRAME_HEADER + (size_t)tailLen > SIPB_MAX_PAYLOAD))
+    if (tailLen > 0 && (tail == NULL || b->len - SIPB_FRAME_HEADER + (size_t)tailLen > SIPB_MAX_PAYLOAD))
         b->failed = 1;
     if (b->data == NULL || b->failed) {
         LOG_ERROR(ctx, "frame type 0x%04x tag %u could not be built (out of memory or too large)",
