@@ -506,7 +506,7 @@ public final class SIPCServer {
             for (writer, reader) in [(local, client), (client, local)] {
                 let name = try profile.bufferName(writer: writer.rawValue, reader: reader.rawValue)
                 nextFileID += 1
-                plans.append((name, "sipb-\(getpid())-\(nextFileID)-" + name))
+                plans.append((name, SharedFileMapping.serverFilePrefix(pid: getpid()) + "\(nextFileID)-" + name))
                 files.append(plans.last!.file)
             }
             var mappingRequests: [PendingRequest<Pipe.CreateMapping>] = []

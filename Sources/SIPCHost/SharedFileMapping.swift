@@ -70,6 +70,10 @@ public final class SharedFileMapping {
 
     deinit { close() }
 
+    /// How the files of a SIPC server's buffers begin: `sipb-<pid>-` (the host process), so that a later server
+    /// can tell whose they are.
+    public static func serverFilePrefix(pid: pid_t) -> String { "sipb-\(pid)-" }
+
     /// Removes the `/dev/shm/sipb-<pid>-…` files of SIPC servers whose process is gone (a host killed with
     /// SIGKILL cannot remove its own). A file whose pid is alive, or names no pid, is left alone; a Windows
     /// program that still has such a buffer mapped keeps its memory (unlinking only removes the name).
@@ -84,9 +88,9 @@ public final class SharedFileMapping {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             let parts = name.split(separator: "-", maxSplits: 2)
-            guard parts.count == 3, parts[0] == "sipb", let pid = pid_t(parts[1]), pid > 0, pid != getpid() else {
-                continue
-            }
+            guard parts.count == 3, let pid = pid_t(parts[1]), pid > 0, pid != getpid(),
+                name.hasPrefix(serverFilePrefix(pid: pid))
+            else { continue }
             // ESRCH: no such process. EPERM means it exists (someone else's): keep.
             if kill(pid, 0) != 0, errno == ESRCH, Glibc.unlink(directory + "/" + name) == 0 {
                 removed.append(name)

@@ -263,7 +263,7 @@ struct BridgeWineIntegrationTests {
         let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
         let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
         let shimPid = transport.process.pid
-        let killedAt = KillClock()
+        let killedAt = MarkedInstant()
         let killer = Thread {
             usleep(300_000)
             killedAt.mark()
@@ -335,21 +335,5 @@ struct BridgeWineIntegrationTests {
         if case .requestFailed(_, let status, _, _)? = missing { #expect(status == .win32Error) }
         connection.shutdown()
         #expect(store.all.contains { $0.hasPrefix("shim: ") }, "the shim's stderr lines are forwarded: \(store.all)")
-    }
-}
-
-/// When the killer thread sent its signal.
-private final class KillClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ContinuousClock.Instant?
-    func mark() {
-        lock.lock()
-        value = .now
-        lock.unlock()
-    }
-    var instant: ContinuousClock.Instant? {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }

@@ -187,13 +187,6 @@ final class HostilePeerTests {
     init() throws { session = try ShimSession() }
     deinit { session.close() }
 
-    /// This process's mapping files in /dev/shm.
-    static func shmFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter {
-            $0.hasPrefix("sipb-\(getpid())-")
-        }
-    }
-
     /// The events at notice level and above: the server's refusals.
     static func refusals(_ store: RecordingLogHandler.Store) -> [RecordingLogHandler.Event] {
         store.all.filter { $0.level >= .notice }
@@ -266,7 +259,7 @@ final class HostilePeerTests {
         #expect(peer.values("conn-windows") == ["1"])
         #expect(peer.values("disconnect-s4") == ["ok"])
         #expect(server.peers.isEmpty)
-        #expect(Self.shmFiles().isEmpty, "\(Self.shmFiles())")
+        #expect(sharedMemoryFilesOfThisProcess().isEmpty, "\(sharedMemoryFilesOfThisProcess())")
 
         // A well-behaved client afterwards.
         let refused = Self.refusals(store).count
@@ -284,7 +277,7 @@ final class HostilePeerTests {
         #expect(Self.refusals(store).count == refused, "\(Self.refusals(store).dropFirst(refused))")
         server.close()
         #expect(server.peers.isEmpty)
-        #expect(Self.shmFiles().isEmpty, "\(Self.shmFiles())")
+        #expect(sharedMemoryFilesOfThisProcess().isEmpty, "\(sharedMemoryFilesOfThisProcess())")
     }
 
     @Test(.timeLimit(.minutes(5)))
@@ -303,7 +296,7 @@ final class HostilePeerTests {
         let dropped = ContinuousClock.now + .seconds(10)
         try server.serve(until: { server.peers.isEmpty || ContinuousClock.now > dropped })
         #expect(server.peers.isEmpty)
-        #expect(Self.shmFiles().isEmpty, "\(Self.shmFiles())")
+        #expect(sharedMemoryFilesOfThisProcess().isEmpty, "\(sharedMemoryFilesOfThisProcess())")
 
         let client = try WindowsProgram(
             "sipc-peer.exe",
@@ -316,6 +309,6 @@ final class HostilePeerTests {
         #expect(client.finish() == 0, "client output: \(client.lines)")
         #expect(client.values("result") == ["11", "55"])
         server.close()
-        #expect(Self.shmFiles().isEmpty, "\(Self.shmFiles())")
+        #expect(sharedMemoryFilesOfThisProcess().isEmpty, "\(sharedMemoryFilesOfThisProcess())")
     }
 }

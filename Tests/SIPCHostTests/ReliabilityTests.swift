@@ -87,29 +87,6 @@ import Testing
     }
 }
 
-/// Thread-safe instant, set once by another thread.
-final class Instant: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ContinuousClock.Instant?
-    func mark() {
-        lock.lock()
-        if value == nil { value = .now }
-        lock.unlock()
-    }
-    var instant: ContinuousClock.Instant? {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-}
-
-/// The files of this test process's SIPC buffers in /dev/shm.
-func sharedMemoryFilesOfThisProcess() -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter {
-        $0.hasPrefix("sipb-\(getpid())-")
-    }
-}
-
 /// Issue 6's faults under real Wine: the shim killed and restarted, clients killed mid-call, a client that
 /// hangs, and the executable allow-list.
 @Suite(.serialized, .enabled(if: WineTestEnvironment.enabled, "needs Wine and the Windows programs: run `make test`"))
@@ -138,7 +115,7 @@ final class ReliabilityWineTests {
             events.append($0)
             eventTimes.append(.now)
         }
-        let killed = Instant()
+        let killed = MarkedInstant()
         var client: WindowsProgram?
         var readyGenerations: [Int] = []
         var setupError: (any Error)?
@@ -243,7 +220,10 @@ final class ReliabilityWineTests {
             logger: WineTestEnvironment.logger("sipc-server"))
         defer { server.close() }
         var dropped:
-            [(window: WindowHandle, connection: WindowHandle, at: ContinuousClock.Instant, filesLeft: Int, peersLeft: Int)] =
+            [(
+                window: WindowHandle, connection: WindowHandle, at: ContinuousClock.Instant, filesLeft: Int,
+                peersLeft: Int
+            )] =
                 []
         server.onDisconnect = { [unowned server] peer in
             dropped.append(

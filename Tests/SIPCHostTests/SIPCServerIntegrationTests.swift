@@ -112,10 +112,7 @@ final class SIPCServerIntegrationTests {
         #expect(dropped - exited < .milliseconds(100), "noticed \(dropped - exited) after the exit")
         #expect(server.peers.isEmpty)
         // Its /dev/shm files are gone too.
-        let leftovers =
-            (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))?.filter {
-                $0.hasPrefix("sipb-\(getpid())-")
-            } ?? []
+        let leftovers = sharedMemoryFilesOfThisProcess()
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 

@@ -566,9 +566,7 @@ final class SoakTests {
     func sharedFiles(of window: WindowHandle) -> [String] {
         let digits = String(UInt32(truncatingIfNeeded: window.rawValue), radix: 16)
         let hex = String(repeating: "0", count: 8 - digits.count) + digits
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter {
-            $0.hasPrefix("sipb-\(getpid())-") && $0.contains(hex)
-        }
+        return sharedMemoryFilesOfThisProcess().filter { $0.contains(hex) }
     }
 
     @Test func fourClientsMixedCallsOneKilledAndReplaced() throws {

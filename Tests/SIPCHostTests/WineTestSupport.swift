@@ -198,3 +198,26 @@ func endProcess(_ process: Process, waiting: Duration) -> Int32 {
 func uniqueTitle(_ base: String) -> String {
     "\(base)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
 }
+
+/// An instant another thread marks (the first mark counts), read safely from the test's thread.
+final class MarkedInstant: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: ContinuousClock.Instant?
+    func mark() {
+        lock.lock()
+        if value == nil { value = .now }
+        lock.unlock()
+    }
+    var instant: ContinuousClock.Instant? {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}
+
+/// The files of this test process's SIPC buffers in /dev/shm.
+func sharedMemoryFilesOfThisProcess() -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter {
+        $0.hasPrefix(SharedFileMapping.serverFilePrefix(pid: getpid()))
+    }
+}

@@ -274,7 +274,7 @@ static int connect_all(const opts *o)
         if (st != SIPC_OK) {
             sipb_emit("error=%s", sipc_status_name(st));
             sipb_emit("error_detail=connect %s: %s", narrow(o->titles[k], t, sizeof(t)),
-                 g_conns[k].err.what);
+                      g_conns[k].err.what);
             return 1;
         }
     }
@@ -313,7 +313,7 @@ static int call_failed(const opts *o, int k, sipc_status st)
     char t[256];
     sipb_emit("error=%s", sipc_status_name(st));
     sipb_emit("error_detail=target %d (%s): %s", k, narrow(o->titles[k], t, sizeof(t)),
-         st == SIPC_E_BAD_FRAME ? "wrong result" : g_conns[k].err.what);
+              st == SIPC_E_BAD_FRAME ? "wrong result" : g_conns[k].err.what);
     return 1;
 }
 
@@ -384,9 +384,9 @@ static int run_calls(const opts *o)
     for (int k = 0; k < o->ntitles && !rc; k++) {
         stats s = summarize(samples[k], counts[k]);
         sipb_emit("target=%d title=%s n=%u median_us=%.2f p99_us=%.2f mean_us=%.2f min_us=%.2f "
-             "max_us=%.2f",
-             k, narrow(o->titles[k], t, sizeof(t)), counts[k], s.median, s.p99, s.mean, s.min,
-             s.max);
+                  "max_us=%.2f",
+                  k, narrow(o->titles[k], t, sizeof(t)), counts[k], s.median, s.p99, s.mean, s.min,
+                  s.max);
     }
     for (int k = 0; k < o->ntitles; k++)
         free(samples[k]);
@@ -610,13 +610,13 @@ static int run_copy_send(const opts *o)
             double mbps = ok[k] && st.median > 0 ? size / st.median : 0; /* bytes/us = MB/s */
             if (err[k]) {
                 sipb_emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f error=%s "
-                     "last_error=%lu fail_after_us=%.0f",
-                     size, k, narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps, err[k],
-                     last_error[k], fail_us[k]);
+                          "last_error=%lu fail_after_us=%.0f",
+                          size, k, narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps, err[k],
+                          last_error[k], fail_us[k]);
                 rc = 1;
             } else {
                 sipb_emit("size=%u target=%d title=%s ok=%u median_us=%.2f mb_per_s=%.2f", size, k,
-                     narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps);
+                          narrow(o->titles[k], t, sizeof(t)), ok[k], st.median, mbps);
             }
         }
     }

@@ -9,6 +9,7 @@
 #define SIPC_DEMO_COMMON_H
 
 #include "sipc.h"
+#include "sipb_tool.h" /* sipb_now_ms: the clock */
 
 #include <windows.h>
 #include <stdarg.h>
@@ -17,20 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
-
-/* ---- clock -------------------------------------------------------------- */
-
-/* QueryPerformanceCounter in milliseconds (the same clock in every process). */
-static inline double demo_now_ms(void)
-{
-    static LARGE_INTEGER freq;
-    LARGE_INTEGER t;
-
-    if (!freq.QuadPart)
-        QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&t);
-    return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
-}
 
 /* ---- UTF-8 text ----------------------------------------------------------- */
 

@@ -55,7 +55,7 @@
 typedef struct hello_rec {
     WCHAR *text;
     uint32_t len;
-    double at_ms; /* demo_now_ms() when it arrived */
+    double at_ms; /* sipb_now_ms() when it arrived */
 } hello_rec;
 
 typedef struct client_ctx {
@@ -134,7 +134,7 @@ static const WCHAR *wquote(const WCHAR *s, uint32_t len, WCHAR *buf, size_t size
 static sipc_status on_hello(sipc_conn *c, const DemoSayHello_in *in, DemoSayHello_out *out,
                             void *user)
 {
-    double now = demo_now_ms();
+    double now = sipb_now_ms();
 
     if (g.hello_count < MAX_HELLOS) {
         hello_rec *h = &g.hellos[g.hello_count];
@@ -189,7 +189,7 @@ static bool is_connected(void)
 /* Find the server window and connect. On failure *detail says why. */
 static sipc_status do_connect(double *ms, char *detail, size_t detail_size)
 {
-    double t0 = demo_now_ms();
+    double t0 = sipb_now_ms();
     HWND server;
     sipc_status st;
 
@@ -212,12 +212,12 @@ static sipc_status do_connect(double *ms, char *detail, size_t detail_size)
         return SIPC_E_NOT_FOUND;
     }
     st = sipc_connect(&g.conn, &g.cfg, server);
-    *ms = demo_now_ms() - t0;
+    *ms = sipb_now_ms() - t0;
     if (st != SIPC_OK) {
         snprintf(detail, detail_size, "%s", g.conn.err.what);
         return st;
     }
-    g.connected_at = demo_now_ms();
+    g.connected_at = sipb_now_ms();
     return SIPC_OK;
 }
 
@@ -249,9 +249,9 @@ static int cli_add_int(int32_t a, int32_t b)
     DemoAddInt_in in = {a, b};
     DemoAddInt_out out = {0};
     char args[64];
-    double t = demo_now_ms();
+    double t = sipb_now_ms();
     sipc_status st = DemoAddInt_call(&g.conn, &in, &out);
-    double rtt = demo_now_ms() - t;
+    double rtt = sipb_now_ms() - t;
 
     snprintf(args, sizeof(args), "%d,%d", a, b);
     if (st != SIPC_OK)
@@ -278,9 +278,9 @@ static int cli_add_string(const WCHAR *a, const WCHAR *b)
         args[o++] = ',';
     demo_quote(args, sizeof(args), &o, in.b.data, in.b.len);
 
-    double t = demo_now_ms();
+    double t = sipb_now_ms();
     sipc_status st = DemoAddString_call(&g.conn, &in, &out);
-    double rtt = demo_now_ms() - t;
+    double rtt = sipb_now_ms() - t;
     if (st != SIPC_OK)
         return cli_fail_call("AddString", args, st);
     demo_quote(res, sizeof(res), &r, out.ret.data, out.ret.len);
@@ -314,9 +314,9 @@ static int cli_sum(int32_t n)
 
     snprintf(args, sizeof(args), "%d", n);
     g.served = 0;
-    double t = demo_now_ms();
+    double t = sipb_now_ms();
     sipc_status st = DemoSum_call(&g.conn, &in, &out);
-    double rtt = demo_now_ms() - t;
+    double rtt = sipb_now_ms() - t;
     if (st != SIPC_OK)
         return cli_fail_call("Sum", args, st);
     demo_emit("call=Sum args=%s result=%d rtt_ms=%.3f served=%u", args, out.ret, rtt, g.served);
@@ -331,10 +331,10 @@ static int cli_sum(int32_t n)
  * SayHello has been recorded when until_hello. */
 static void pump_for(double ms, bool until_hello)
 {
-    double end = demo_now_ms() + ms;
+    double end = sipb_now_ms() + ms;
 
     for (;;) {
-        double left = end - demo_now_ms();
+        double left = end - sipb_now_ms();
         MSG msg;
         if (left <= 0 || (until_hello && g.hello_count))
             return;
@@ -411,11 +411,11 @@ static int run_cli(WCHAR **argv, int argc, int i)
         if (!rc)
             rc = cli_sum(100);
         if (!rc) {
-            double t = demo_now_ms();
+            double t = sipb_now_ms();
             pump_for(2000, true);
             print_hellos();
             if (!g.hello_count)
-                demo_emit("hello=none waited_ms=%.0f", demo_now_ms() - t);
+                demo_emit("hello=none waited_ms=%.0f", sipb_now_ms() - t);
         }
     } else {
         if (!wcscmp(cmd, L"add-int"))
@@ -672,9 +672,9 @@ static void gui_add_int(void)
 
     if (!edit_i32(ID_INT_A, L"Add Int", &in.a) || !edit_i32(ID_INT_B, L"Add Int", &in.b))
         return;
-    double t = demo_now_ms();
+    double t = sipb_now_ms();
     sipc_status st = DemoAddInt_call(&g.conn, &in, &out);
-    double rtt = demo_now_ms() - t;
+    double rtt = sipb_now_ms() - t;
     if (st != SIPC_OK)
         return gui_failed(L"AddInt", st);
     gui_log(L"AddInt(%d, %d) = %d    (round trip %.3f ms)", in.a, in.b, out.ret, rtt);
@@ -691,9 +691,9 @@ static void gui_add_string(void)
     in.a.data = edit_text(ID_STR_A, &in.a.len);
     in.b.data = edit_text(ID_STR_B, &in.b.len);
     if (in.a.data && in.b.data) {
-        double t = demo_now_ms();
+        double t = sipb_now_ms();
         sipc_status st = DemoAddString_call(&g.conn, &in, &out);
-        double rtt = demo_now_ms() - t;
+        double rtt = sipb_now_ms() - t;
         if (st != SIPC_OK)
             gui_failed(L"AddString", st);
         else
@@ -714,9 +714,9 @@ static void gui_sum(void)
     if (!edit_i32(ID_SUM_N, L"Sum", &in.n))
         return;
     g.served = 0;
-    double t = demo_now_ms();
+    double t = sipb_now_ms();
     sipc_status st = DemoSum_call(&g.conn, &in, &out);
-    double rtt = demo_now_ms() - t;
+    double rtt = sipb_now_ms() - t;
     if (st != SIPC_OK)
         return gui_failed(L"Sum", st);
     gui_log(L"Sum(%d) = %d    (round trip %.3f ms; this client answered %u nested Sum calls)", in.n,

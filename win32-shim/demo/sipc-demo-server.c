@@ -65,7 +65,7 @@ static server_ctx g_ctx;
 
 static double t_ms(void)
 {
-    return demo_now_ms() - g_ctx.t0;
+    return sipb_now_ms() - g_ctx.t0;
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -300,7 +300,7 @@ int main(void)
     cfg.user = s;
 
     s->main_thread = GetCurrentThreadId();
-    s->t0 = demo_now_ms();
+    s->t0 = sipb_now_ms();
     if (sipc_find_server(s->title))
         demo_emit("warning=another window titled like this exists; clients may find either");
     sipc_status st = sipc_server_start(&s->srv, &cfg);
@@ -322,7 +322,7 @@ int main(void)
         DWORD wait = INFINITE;
         MSG msg;
         if (deadline) {
-            double left = deadline - demo_now_ms();
+            double left = deadline - sipb_now_ms();
             if (left <= 0)
                 break;
             wait = (DWORD)left + 1;

@@ -1,5 +1,5 @@
 /*
- * sipb_tool.h - what the Windows test and bench programs share (header-only).
+ * sipb_tool.h - what the Windows test, bench and demo programs share (header-only).
  * sipb_emit writes one `key=value` line on standard output, formatted,
  * with its newline, in one WriteFile (no C runtime buffering, no CRLF
  * translation), so the reading test sees whole lines as soon as they are

@@ -811,7 +811,7 @@ int main(void)
     i = parse_opts(argc, argv, 1, &g.opts);
     if (i < 0 || i >= argc) {
         sipb_emit("error=usage: hostile-peer [--title T] [--v1] [--stack N] [--buf N] [--format F] "
-             "[--conn-title T] <attack...>");
+                  "[--conn-title T] <attack...>");
         return 2;
     }
     hostile_sum = DemoSum_function;

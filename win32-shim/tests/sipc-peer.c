@@ -206,7 +206,7 @@ static sipc_status on_sum(sipc_conn *c, const DemoSum_in *in, DemoSum_out *out, 
 
     if (p->server.main && !p->opts.quiet_calls)
         sipb_emit("event=call fn=DemoSum n=%d client=0x%08x t_ms=%.1f", in->n,
-             (unsigned)(uintptr_t)c->remote, sipb_now_ms() - p->t0);
+                  (unsigned)(uintptr_t)c->remote, sipb_now_ms() - p->t0);
     if (in->n <= 0) {
         out->ret = 0;
         return SIPC_OK;
@@ -226,7 +226,7 @@ static void server_call_line(peer_ctx *p, const char *fn, sipc_conn *c)
 {
     if (!p->opts.quiet_calls)
         sipb_emit("event=call fn=%s client=0x%08x t_ms=%.1f", fn, (unsigned)(uintptr_t)c->remote,
-             sipb_now_ms() - p->t0);
+                  sipb_now_ms() - p->t0);
 }
 
 static sipc_status on_add_int(sipc_conn *c, const DemoAddInt_in *in, DemoAddInt_out *out,
@@ -333,7 +333,7 @@ static void srv_connected(sipc_server *srv, sipc_conn *c, void *user)
     peer_ctx *p = user;
 
     sipb_emit("event=connect client=0x%08x conn=0x%08x t_ms=%.1f", (unsigned)(uintptr_t)c->remote,
-         (unsigned)(uintptr_t)c->local, sipb_now_ms() - p->t0);
+              (unsigned)(uintptr_t)c->local, sipb_now_ms() - p->t0);
     if (p->opts.hello_ms && p->hello_count < sizeof(p->hello) / sizeof(p->hello[0])) {
         p->hello[p->hello_count].client = c->remote;
         p->hello[p->hello_count].due = sipb_now_ms() + p->opts.hello_ms;
@@ -347,8 +347,8 @@ static void srv_disconnected(sipc_server *srv, sipc_conn *c, sipc_drop_reason wh
     peer_ctx *p = user;
 
     sipb_emit("event=disconnect client=0x%08x reason=%s t_ms=%.1f clock_ms=%.1f",
-         (unsigned)(uintptr_t)c->remote, reasons[why <= SIPC_DROP_SHUTDOWN ? why : 0],
-         sipb_now_ms() - p->t0, sipb_now_ms());
+              (unsigned)(uintptr_t)c->remote, reasons[why <= SIPC_DROP_SHUTDOWN ? why : 0],
+              sipb_now_ms() - p->t0, sipb_now_ms());
 }
 
 static void send_due_hellos(peer_ctx *p)
@@ -370,7 +370,7 @@ static void send_due_hellos(peer_ctx *p)
         DemoSayHello_out out;
         sipc_status st = DemoSayHello_call(c, &in, &out);
         sipb_emit("event=hello client=0x%08x status=%s t_ms=%.1f", (unsigned)(uintptr_t)client,
-             sipc_status_name(st), sipb_now_ms() - p->t0);
+                  sipc_status_name(st), sipb_now_ms() - p->t0);
     }
 }
 
@@ -658,7 +658,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
     if (!server) {
         sipb_emit("error=SIPC_E_NOT_FOUND");
         sipb_emit("error_detail=no window titled %s",
-             utf8(p->opts.title, (uint32_t)wcslen(p->opts.title), text, sizeof(text)));
+                  utf8(p->opts.title, (uint32_t)wcslen(p->opts.title), text, sizeof(text)));
         sipb_emit("status=fail");
         return 1;
     }

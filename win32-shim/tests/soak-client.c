@@ -391,8 +391,8 @@ static int op_copy(soak_ctx *x, uint32_t seq, rng *r)
                              SMTO_NORMAL, 60000, &res)) {
         sipb_emit("error=SIPC_E_WIN32");
         sipb_emit("error_detail=seq %u copy: SendMessageTimeout(WM_COPYDATA, %u bytes) failed, "
-             "GetLastError %lu",
-             seq, (unsigned)cds.cbData, GetLastError());
+                  "GetLastError %lu",
+                  seq, (unsigned)cds.cbData, GetLastError());
         return 1;
     }
     x->n_copy++;
@@ -479,8 +479,8 @@ static int usage(const char *why)
 {
     sipb_emit("error=usage");
     sipb_emit("error_detail=%s; soak-client --title T --copy-title C --client N --count K [--run R] "
-         "[--first S] [--seed X] [--spin]",
-         why);
+              "[--first S] [--seed X] [--spin]",
+              why);
     return 2;
 }
 
@@ -572,7 +572,7 @@ int main(void)
             break;
         x.connect_retries++;
         sipb_emit("connect_failed=%s after %.1f ms: %s", sipc_status_name(st), sipb_now_ms() - t0,
-             server ? x.conn.err.what : "no server");
+                  server ? x.conn.err.what : "no server");
         Sleep(50);
     }
     if (st != SIPC_OK) {
@@ -604,11 +604,11 @@ int main(void)
     sipb_emit("elapsed_ms=%.0f", ms);
     sipb_emit("ops_per_s=%.0f", ms > 0 ? x.ops * 1000.0 / ms : 0.0);
     sipb_emit("summary client=%u run=%u first=%u ops=%u/%u int=%u wide=%u narrow=%u copy=%u sum=%u "
-         "calls_out=%u calls_in=%u copy_bytes=%llu max_depth=%u connect_retries=%u errors=%u "
-         "elapsed_ms=%.0f",
-         x.client, x.run, x.first, x.ops, x.count, x.n_int, x.n_wide, x.n_narrow, x.n_copy, x.n_sum,
-         x.calls_out, x.calls_in, (unsigned long long)x.copy_bytes, x.max_depth, x.connect_retries,
-         x.errors, ms);
+              "calls_out=%u calls_in=%u copy_bytes=%llu max_depth=%u connect_retries=%u errors=%u "
+              "elapsed_ms=%.0f",
+              x.client, x.run, x.first, x.ops, x.count, x.n_int, x.n_wide, x.n_narrow, x.n_copy, x.n_sum,
+              x.calls_out, x.calls_in, (unsigned long long)x.copy_bytes, x.max_depth, x.connect_retries,
+              x.errors, ms);
     sipb_emit("status=%s", rc == 0 && x.errors == 0 ? "ok" : "fail");
     return rc ? rc : x.errors ? 1 : 0;
 }
