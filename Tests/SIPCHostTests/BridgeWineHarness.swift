@@ -52,7 +52,7 @@ enum BridgeWine {
 
     /// Starts a shim and completes the handshake.
     static func connect(
-        maxNestingDepth: Int = 64, shimLog: ShimLogDestination = .inherit,
+        maxNestingDepth: Int = 64, shimLog: ShimLogDestination = .inherit, shimEnvironment: [String: String] = [:],
         logger: Logger = Logger(label: "sipb.test", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> BridgeConnection {
         try requireAvailable()
@@ -60,8 +60,10 @@ enum BridgeWine {
         configuration.maxNestingDepth = maxNestingDepth
         configuration.handshakeTimeout = .seconds(60)
         configuration.replyTimeout = .seconds(90)  // no test call should take this long: fail instead of hanging
+        var environment = wine
+        environment.extraEnvironment.merge(shimEnvironment) { $1 }
         return try BridgeConnection.launch(
-            shim: shim ?? "", environment: wine, configuration: configuration, shimLog: shimLog, logger: logger)
+            shim: shim ?? "", environment: environment, configuration: configuration, shimLog: shimLog, logger: logger)
     }
 
     /// A title no other test (or run) uses.

@@ -254,6 +254,55 @@ struct BridgeWineIntegrationTests {
         try server.finish(timeout: .seconds(20))
     }
 
+    @Test(
+        "SIPB_SHIM_SPIN_US: default, off, or refused with a log line; nested calls from Windows unwind with each",
+        .timeLimit(.minutes(2)), arguments: [nil, "0", "25", "abc", "99999"] as [String?])
+    func shimSpinSetting(value: String?) throws {
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        let connection = try BridgeWine.connect(
+            shimLog: .logger(.info),
+            shimEnvironment: ["SIPB_SHIM_LOG": "info"].merging(value.map { ["SIPB_SHIM_SPIN_US": $0] } ?? [:]) { $1 },
+            logger: logger)
+        defer { connection.shutdown() }
+        let title = BridgeWine.uniqueTitle("sipb-spin")
+        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
+        connection.onMessage(msgNest, to: window.hwnd) { connection, message in
+            guard message.lParam > 0 else { return 1 }
+            return try connection.sendMessage(
+                to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
+                lParam: message.lParam - 1
+            ).lresult + 1
+        }
+        let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-spin-srv"), "60", "msgonly"])
+        let ready = try #require(
+            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
+        let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
+        let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "10"])
+        try sender.finish(serving: connection)
+        #expect(sender.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "11", "\(sender.lines)")
+        try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
+        try server.finish(timeout: .seconds(20))
+        connection.shutdown()
+
+        let spinLines = store.all.filter { $0.contains("waits for the host spin up to") }
+        let refused = store.all.filter { $0.contains("SIPB_SHIM_SPIN_US=") && $0.contains("is not a number") }
+        let expected: String? =
+            switch value {
+            case "0": nil
+            case "25": "25 us"
+            default: "100 us"  // the default, also after a refused value
+            }
+        if ProcessInfo.processInfo.activeProcessorCount < 2 {
+            #expect(spinLines.isEmpty, "no spin on one processor: \(spinLines)")
+        } else if let expected {
+            #expect(spinLines.count == 1 && spinLines[0].contains("up to \(expected)"), "\(store.all)")
+        } else {
+            #expect(spinLines.isEmpty, "\(spinLines)")
+        }
+        #expect(refused.count == (value == "abc" || value == "99999" ? 1 : 0), "\(store.all)")
+    }
+
     @Test("killing the shim fails the pending call within 1 s with a clear error", .timeLimit(.minutes(2)))
     func shimKilledMidCall() throws {
         let connection = try BridgeWine.connect()

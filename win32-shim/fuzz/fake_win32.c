@@ -496,6 +496,10 @@ void Sleep(DWORD ms)
 }
 
 ULONGLONG GetTickCount64(void) { return fk.tick++; }
+/* One processor: the shim then never spins (its spin would only burn the fuzzer's time). */
+DWORD GetActiveProcessorCount(WORD group) { (void)group; return 1; }
+BOOL QueryPerformanceFrequency(LARGE_INTEGER *frequency) { frequency->QuadPart = 1000; return TRUE; }
+BOOL QueryPerformanceCounter(LARGE_INTEGER *count) { count->QuadPart = (LONGLONG)fk.tick++; return TRUE; }
 
 LONG InterlockedDecrement(LONG volatile *p) { return --*p; }
 

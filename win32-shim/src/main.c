@@ -139,6 +139,7 @@ int main(void)
     memset(ctx, 0, sizeof *ctx);
     ctx->nextEventTag = 1;
     shim_log_init(ctx);
+    shim_spin_init(ctx);
     ctx->hIn = GetStdHandle(STD_INPUT_HANDLE);
     ctx->hOut = GetStdHandle(STD_OUTPUT_HANDLE);
     if (ctx->hIn == NULL || ctx->hIn == INVALID_HANDLE_VALUE || ctx->hOut == NULL ||

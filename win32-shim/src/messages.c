@@ -102,7 +102,7 @@ static enum send_result send_and_wait(struct shim_context *ctx, uint32_t tag, co
         reply_win32(ctx, tag, err, "SendMessageCallbackW");
         return SEND_REPLIED;
     }
-    r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd);
+    r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd, 0);
     switch (r) {
     case WAIT_DONE:
         /* Wine completes the callback with 0 when the receiving thread dies
@@ -545,7 +545,7 @@ void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, 
         return;
     }
 
-    r = shim_wait(ctx, copydata_job_done, job, timeoutMs, hwnd);
+    r = shim_wait(ctx, copydata_job_done, job, timeoutMs, hwnd, 0);
     switch (r) {
     case WAIT_DONE:
         if (job->ok) {

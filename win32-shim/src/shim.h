@@ -161,6 +161,7 @@ struct shim_context {
     int hostGone;       /* stdin ended or stdout broke: write nothing more */
 
     /* events to the host */
+    LONGLONG spinTicks; /* how long a wait for a REPLY spins first (shim_spin_init) */
     uint32_t nextEventTag;
     struct event_wait *waits; /* innermost first */
     unsigned nestDepth;       /* host requests currently executing */
@@ -243,8 +244,13 @@ void frame_free(struct frame *f);
 /* wait.c */
 enum wait_result { WAIT_DONE = 0, WAIT_EXPIRED, WAIT_QUITTING, WAIT_TARGET_GONE };
 typedef int (*wait_done_fn)(void *arg);
+/* Waits until done(arg), servicing sent messages and host frames. Before
+ * blocking it first spins up to spinTicks (0: no spin) for a host frame,
+ * again after each frame it processed. */
 enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
-                           DWORD timeoutMs, HWND watch);
+                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks);
+/* Reads SIPB_SHIM_SPIN_US into ctx->spinTicks (0 on one processor). */
+void shim_spin_init(struct shim_context *ctx);
 void shim_process_frame(struct shim_context *ctx, struct frame *f);
 void shim_dispatch_posted(struct shim_context *ctx, MSG *msg);
 /* Sends an EV_* frame built in `b` with a fresh tag and waits for the

@@ -10,6 +10,15 @@
  *
  * Nesting goes through the native stack, so every level keeps its frame
  * small: payloads are on the heap.
+ *
+ * A wait for the host's REPLY first spins for a short while (ctx->spinTicks,
+ * SIPB_SHIM_SPIN_US, default 100 us) watching the reader's queue, and only
+ * then arms the wake event and blocks. A host that answers within the spin
+ * costs the main thread no wineserver request and no wake-up: SetEvent, the
+ * wineserver's wake of the blocked thread and the thread's return to user
+ * space were most of the time the host's answer took to get back
+ * (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait for the spin
+ * to end, so it is kept short, and it is off on a single processor.
  */
 #include "shim.h"
 
@@ -49,11 +58,66 @@ static void service_sent_messages(struct shim_context *ctx)
     }
 }
 
+/* ---------------------------------------------------------- the spin */
+
+#define SPIN_US_DEFAULT 100u
+#define SPIN_US_MAX 10000u
+
+void shim_spin_init(struct shim_context *ctx)
+{
+    char value[16];
+    DWORD n;
+    unsigned long us = SPIN_US_DEFAULT;
+    LARGE_INTEGER freq;
+
+    n = GetEnvironmentVariableA("SIPB_SHIM_SPIN_US", value, sizeof value);
+    if (n > 0 && n < sizeof value) {
+        char *end;
+        us = strtoul(value, &end, 10);
+        if (end == value || *end != '\0' || us > SPIN_US_MAX) {
+            LOG_ERROR(ctx, "SIPB_SHIM_SPIN_US=%s is not a number of microseconds up to %u; using %u",
+                      value, SPIN_US_MAX, SPIN_US_DEFAULT);
+            us = SPIN_US_DEFAULT;
+        }
+    }
+    ctx->spinTicks = 0;
+    if (us == 0 || GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) < 2 ||
+        !QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
+        return; /* spinning on one processor only delays the host it waits for */
+    ctx->spinTicks = (LONGLONG)(((unsigned long long)freq.QuadPart * us + 999999u) / 1000000u);
+    LOG_INFO(ctx, "waits for the host spin up to %lu us first", us);
+}
+
+/* Watches the reader's queue for up to `ticks` performance-counter ticks.
+ * Returns 1 as soon as a frame is queued, 0 when the time is up. The
+ * unlocked look at queueHead is only a hint: the frame is then taken under
+ * the lock. */
+static int spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
+{
+    LARGE_INTEGER start, now;
+    unsigned i;
+
+    if (ticks <= 0)
+        return 0;
+    QueryPerformanceCounter(&start);
+    for (;;) {
+        for (i = 0; i < 64; i++) {
+            if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL)
+                return 1;
+            YieldProcessor();
+        }
+        QueryPerformanceCounter(&now);
+        if (now.QuadPart - start.QuadPart >= ticks)
+            return 0;
+    }
+}
+
 /* ---------------------------------------------------------- the wait */
 
 enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
-                           DWORD timeoutMs, HWND watch)
+                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks)
 {
+    int spin = spinTicks > 0;
     ULONGLONG start = GetTickCount64();
     ULONGLONG lastWatch = start;
     ULONGLONG now, elapsed;
@@ -75,10 +139,16 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
         if (timeoutMs && elapsed >= timeoutMs)
             return WAIT_EXPIRED;
 
-        /* Host frames first; when there are none, tell the reader we wait. */
+        /* Host frames first (after a spin for one, when asked and not done
+         * since the last frame); when there are none, tell the reader we wait. */
+        if (spin) {
+            spin = 0;
+            spin_for_frame(ctx, spinTicks);
+        }
         f = queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
+            spin = spinTicks > 0;
             continue;
         }
 
@@ -129,7 +199,7 @@ int64_t shim_event_call_tail(struct shim_context *ctx, struct builder *b, uint16
     w.outer = ctx->waits;
     ctx->waits = &w;
     if (wire_send_tail(ctx, b, type, w.tag, tail, tailLen))
-        shim_wait(ctx, event_wait_done, &w, 0, NULL);
+        shim_wait(ctx, event_wait_done, &w, 0, NULL, ctx->spinTicks);
     /* Unlink (waits complete strictly inside-out, so we are the head). */
     if (ctx->waits == &w) {
         ctx->waits = w.outer;

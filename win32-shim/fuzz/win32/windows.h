@@ -31,6 +31,8 @@ typedef unsigned int UINT;
 typedef int32_t LONG;
 typedef uint32_t ULONG;
 typedef uint64_t ULONGLONG;
+typedef int64_t LONGLONG;
+typedef union { struct { DWORD LowPart; int32_t HighPart; } u; LONGLONG QuadPart; } LARGE_INTEGER;
 typedef intptr_t LONG_PTR;
 typedef uintptr_t ULONG_PTR;
 typedef uintptr_t DWORD_PTR;
@@ -195,6 +197,11 @@ HANDLE CreateThread(void *attributes, SIZE_T stack, LPTHREAD_START_ROUTINE start
                     DWORD flags, LPDWORD id);
 void Sleep(DWORD ms);
 ULONGLONG GetTickCount64(void);
+#define ALL_PROCESSOR_GROUPS 0xffff
+DWORD GetActiveProcessorCount(WORD group);
+BOOL QueryPerformanceFrequency(LARGE_INTEGER *frequency);
+BOOL QueryPerformanceCounter(LARGE_INTEGER *count);
+#define YieldProcessor() ((void)0)
 LONG InterlockedDecrement(LONG volatile *p);
 LONG InterlockedExchange(LONG volatile *p, LONG v);
 DWORD GetCurrentProcessId(void);
