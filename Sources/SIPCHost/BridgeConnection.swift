@@ -300,8 +300,8 @@ public final class BridgeConnection {
         }
     }
 
-    private func handle(_ event: TransportEvent) {
-        switch event {
+    private func handle(_ event: consuming TransportEvent) {
+        switch consume event {
         case .exited(let status):
             logger.debug("the shim exited", metadata: ["status": "\(status)"])
             fail(.shimExited(status), tell: false)
@@ -312,7 +312,7 @@ public final class BridgeConnection {
         }
     }
 
-    private func handle(_ frame: PipeFrame) throws(PipeProtocolError) {
+    private func handle(_ frame: consuming PipeFrame) throws(PipeProtocolError) {
         guard frame.flags == 0 else { throw .nonZeroFlags(type: frame.type, flags: frame.flags) }
         switch frame.type {
         case .reply:
@@ -345,8 +345,13 @@ public final class BridgeConnection {
             guard frame.tag != 0 else {
                 throw .unexpectedFrame(type: frame.type, tag: 0, why: "EV_COPYDATA needs a non-zero tag")
             }
-            let copy = try Pipe.CopyDataEvent(decoding: frame.payload, frame: frame.type)
-            answer(tag: frame.tag, what: "WM_COPYDATA") {
+            let tag = frame.tag
+            // Moved out of the frame, so that the data keeps the payload's storage (no copy, no fresh memory).
+            var owned = consume frame
+            let payload = owned.payload
+            owned.payload = []
+            let copy = try Pipe.CopyDataEvent(taking: payload)
+            answer(tag: tag, what: "WM_COPYDATA") {
                 copyDataHandlers[copy.hwnd].map { handler in { try handler(self, copy) } }
             }
         case .goodbye:

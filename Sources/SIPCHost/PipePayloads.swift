@@ -912,5 +912,38 @@ public enum Pipe {
         public func write(to w: inout PayloadWriter) throws(PipeProtocolError) {
             w.writeU64(hwnd.rawValue); w.writeU64(sender.rawValue); w.writeU64(dwData); try w.writeBytes(data, "data")
         }
+
+        /// Decodes a payload like ``init(decoding:frame:)``, with the same checks, but keeps the payload's own
+        /// storage for ``data``: the fixed fields in front are moved out of the way in place, so a large
+        /// `WM_COPYDATA` is neither copied again nor given fresh memory (whose page faults cost more than the
+        /// copy). The storage is reused only when nothing else holds the payload; otherwise it is copied.
+        /// - Parameter payload: The frame's payload, given up by the caller.
+        /// - Throws: ``PipeProtocolError`` as ``init(decoding:frame:)``.
+        public init(taking payload: consuming [UInt8]) throws(PipeProtocolError) {
+            var bytes = payload
+            let fixed = 28  // u64 hwnd, u64 wParam, u64 dwData, u32 data.length
+            (hwnd, sender, dwData) = try Self.fixedFields(of: bytes)
+            // The reader that checked them is gone: `bytes` holds the only reference again.
+            bytes.removeSubrange(0..<fixed)
+            data = bytes
+        }
+
+        /// Reads and checks the fields in front of the data, and that the data fills the rest exactly.
+        private static func fixedFields(of bytes: [UInt8]) throws(PipeProtocolError) -> (
+            WindowHandle, WindowHandle, UInt64
+        ) {
+            var reader = PayloadReader(bytes, frame: .eventCopyData)
+            let hwnd = WindowHandle(rawValue: try reader.readU64("hwnd"))
+            let sender = WindowHandle(rawValue: try reader.readU64("wParam"))
+            let dwData = try reader.readU64("dwData")
+            let length = Int(try reader.readU32("data.length"))
+            if length > reader.remaining {
+                throw .truncated(frame: .eventCopyData, field: "data", needed: length, remaining: reader.remaining)
+            }
+            if length < reader.remaining {
+                throw .trailingBytes(frame: .eventCopyData, count: reader.remaining - length)
+            }
+            return (hwnd, sender, dwData)
+        }
     }
 }

@@ -83,6 +83,29 @@ struct PipeCodecTests {
         try checkRoundTrip(Pipe.CopyDataEvent(hwnd: hwnd, sender: hwnd, dwData: 1, data: []))
     }
 
+    @Test("CopyDataEvent(taking:) agrees with init(decoding:) on every cut and every extension of a payload")
+    func copyDataTaking() throws {
+        let data = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let event = Pipe.CopyDataEvent(
+            hwnd: WindowHandle(rawValue: 0x1_0002), sender: WindowHandle(rawValue: 0x30004), dwData: 0xFEED, data: data)
+        let payload = try event.encoded()
+        #expect(try Pipe.CopyDataEvent(taking: payload) == event)
+        #expect(try Pipe.CopyDataEvent(taking: try Pipe.CopyDataEvent(hwnd: .null, sender: .null, dwData: 0, data: []).encoded()).data == [])
+        var candidates = (0..<payload.count).map { Array(payload[0..<$0]) }
+        candidates += [payload + [0], payload + [1, 2, 3]]
+        for bytes in candidates {
+            let reference = Result { () throws(PipeProtocolError) in
+                try Pipe.CopyDataEvent(decoding: bytes, frame: .eventCopyData)
+            }
+            let taken = Result { () throws(PipeProtocolError) in try Pipe.CopyDataEvent(taking: bytes) }
+            switch (reference, taken) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)): #expect(a == b, "\(bytes.count) bytes")
+            default: Issue.record("\(bytes.count) bytes: decoding gave \(reference), taking gave \(taken)")
+            }
+        }
+    }
+
     @Test("wire layout of a frame and a payload is little-endian as documented")
     func wireLayout() throws {
         let frame = PipeFrame(type: .sendMessage, tag: 0x0102_0304, payload: [0xAA])

@@ -89,6 +89,10 @@ func decodeEverything(_ frame: PipeFrame) {
     check(Pipe.Text.self, payload, type)
     check(Pipe.MessageEvent.self, payload, type)
     check(Pipe.CopyDataEvent.self, payload, type)
+    // The host's no-copy decoding of EV_COPYDATA accepts and refuses exactly what the plain one does.
+    let decoded = try? Pipe.CopyDataEvent(decoding: payload, frame: .eventCopyData)
+    let taken = try? Pipe.CopyDataEvent(taking: payload)
+    fuzzCheck(decoded == taken, "CopyDataEvent(taking:) disagrees with init(decoding:) on \(payload.count) bytes")
     // A REPLY's result is decoded by the request's own Result type, reached through the reply's bytes.
     if case .ok(let result)? = try? Pipe.Reply(decoding: payload, frame: type) {
         check(Pipe.CreateWindow.Result.self, result, .reply)
