@@ -116,7 +116,7 @@ CLANG        ?= $(shell c="$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")
                   if [ -x "$$c" ]; then echo "$$c"; else echo clang; fi)
 FUZZ_SWIFT_FLAGS := -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 FUZZ_SWIFT_BIN = $(FUZZ_BUILD)/swift/release
-SHIM_FUZZ_SRC  := $(addprefix win32-shim/src/,log.c wire.c reader.c wait.c requests.c messages.c objects.c window.c)
+SHIM_FUZZ_SRC  := $(addprefix win32-shim/src/,log.c wire.c reader.c ring.c wait.c requests.c messages.c objects.c window.c)
 SHIM_FUZZ_SRC  += $(wildcard win32-shim/fuzz/*.c)
 SHIM_FUZZ_DEPS := $(SHIM_FUZZ_SRC) $(wildcard win32-shim/src/*.h win32-shim/include/*.h win32-shim/fuzz/*.h \
                     win32-shim/fuzz/win32/*.h)

@@ -31,9 +31,11 @@ let package = Package(
             swiftSettings: settings
         ),
         // The host runtime: starts win32-shim under Wine and speaks the pipe protocol.
+        // Atomic loads, stores and fences on memory shared with the shim (its ring).
+        .target(name: "CSIPBShared"),
         .target(
             name: "SIPCHost",
-            dependencies: ["SIPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SIPC", "CSIPBShared", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
         .testTarget(

@@ -361,7 +361,8 @@ extension BridgeConnection {
     ) throws(BridgeError) -> BridgeConnection {
         try environment.ensurePrefix(logger: logger)
         try environment.ensureWineserver(logger: logger)
-        let transport = try PipeTransport.launch(shim: shim, environment: environment, shimLog: shimLog, logger: logger)
+        let transport = try PipeTransport.launch(
+            shim: shim, environment: environment, shimLog: shimLog, useRing: configuration.useRing, logger: logger)
         return try BridgeConnection(transport: transport, configuration: configuration, logger: logger)
     }
 }

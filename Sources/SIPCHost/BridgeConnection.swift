@@ -50,6 +50,10 @@ public final class BridgeConnection {
         public var replyTimeout: Duration? = nil
         /// How long ``BridgeConnection/shutdown(timeout:)`` waits for the shim to exit before killing it.
         public var shutdownTimeout: Duration = .seconds(5)
+        /// Whether ``BridgeConnection/launch(shim:environment:configuration:shimLog:logger:)`` gives the shim a
+        /// ring (frames to the shim through shared memory when they fit, docs/PROTOCOL.md "The ring"). On unless
+        /// the environment variable `SIPB_RING` is `0`.
+        public var useRing: Bool = PipeTransport.ringWantedByEnvironment
         /// Creates the default configuration.
         public init() {}
     }
@@ -83,6 +87,9 @@ public final class BridgeConnection {
 
     /// The transport under this connection.
     public let transport: any BridgeTransport
+
+    /// Whether frames to the shim go through its ring when they fit (a ``PipeTransport`` whose shim reads it).
+    public var usesRing: Bool { (transport as? PipeTransport)?.usesRing ?? false }
     /// The configuration in force.
     public let configuration: Configuration
     /// What the shim said in its `HELLO` (its Windows process id and version).

@@ -59,7 +59,7 @@ public protocol PipeRequest: PipePayload {
 public enum Pipe {
     // MARK: Control frames
 
-    /// `HELLO`: `u32 magic, u16 major, u16 minor, u32 pid, u32 reserved`.
+    /// `HELLO`: `u32 magic, u16 major, u16 minor, u32 pid, u32 flags`.
     public struct Hello: PipePayload, InfalliblePipePayload {
         /// `SIPB_MAGIC` when valid.
         public var magic: UInt32
@@ -69,24 +69,25 @@ public enum Pipe {
         public var minor: UInt16
         /// The shim's Windows process id.
         public var processId: UInt32
-        /// Reserved.
-        public var reserved: UInt32
+        /// Flags: `SIPB_HELLO_RING` (bit 0) when the shim reads the host → shim ring (``ShimRing``); the other
+        /// bits are 0.
+        public var flags: UInt32
         /// Creates a `HELLO` payload.
         public init(
             magic: UInt32 = PipeProtocol.magic, major: UInt16 = PipeProtocol.versionMajor,
-            minor: UInt16 = PipeProtocol.versionMinor, processId: UInt32, reserved: UInt32 = 0
+            minor: UInt16 = PipeProtocol.versionMinor, processId: UInt32, flags: UInt32 = 0
         ) {
-            (self.magic, self.major, self.minor, self.processId, self.reserved) = (
-                magic, major, minor, processId, reserved
+            (self.magic, self.major, self.minor, self.processId, self.flags) = (
+                magic, major, minor, processId, flags
             )
         }
         public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
             self.init(
                 magic: try r.readU32("magic"), major: try r.readU16("major"), minor: try r.readU16("minor"),
-                processId: try r.readU32("pid"), reserved: try r.readU32("reserved"))
+                processId: try r.readU32("pid"), flags: try r.readU32("flags"))
         }
         public func write(to w: inout PayloadWriter) {
-            w.writeU32(magic); w.writeU16(major); w.writeU16(minor); w.writeU32(processId); w.writeU32(reserved)
+            w.writeU32(magic); w.writeU16(major); w.writeU16(minor); w.writeU32(processId); w.writeU32(flags)
         }
     }
 

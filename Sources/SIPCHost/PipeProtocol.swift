@@ -54,6 +54,7 @@ public enum PipeProtocol {
         + MessageKind.known.map { ("SIPB_MESSAGE_\($0.name)", UInt64($0.rawValue)) }
         + ReasonCode.known.map { ("SIPB_E_\($0.name)", UInt64($0.rawValue)) }
         + [("SIPB_HWND_MESSAGE", WindowHandle.message.rawValue)]
+        + ShimRing.Layout.cConstants
 }
 
 /// A frame's `u16 type` (`SIPB_T_*`). Unknown values are representable, so a received frame of a type this
@@ -74,6 +75,8 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let reply = FrameType(rawValue: 0x0004)
     /// `SIPB_T_PROTOCOL_ERROR`: either direction, tag 0; the sender closes after it.
     public static let protocolError = FrameType(rawValue: 0x0005)
+    /// `SIPB_T_DOORBELL`: host → shim, tag 0, no payload: a frame is waiting in the ring (``ShimRing``).
+    public static let doorbell = FrameType(rawValue: 0x0006)
     /// `SIPB_T_CREATE_WINDOW`
     public static let createWindow = FrameType(rawValue: 0x0100)
     /// `SIPB_T_DESTROY_WINDOW`
@@ -116,7 +119,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Every type the protocol defines, with the name it has in the C header after `SIPB_T_`.
     public static let known: [(name: String, rawValue: UInt16)] = [
         ("HELLO", hello.rawValue), ("HELLO_ACK", helloAck.rawValue), ("GOODBYE", goodbye.rawValue),
-        ("REPLY", reply.rawValue), ("PROTOCOL_ERROR", protocolError.rawValue),
+        ("REPLY", reply.rawValue), ("PROTOCOL_ERROR", protocolError.rawValue), ("DOORBELL", doorbell.rawValue),
         ("CREATE_WINDOW", createWindow.rawValue), ("DESTROY_WINDOW", destroyWindow.rawValue),
         ("SEND_MESSAGE", sendMessage.rawValue), ("POST_MESSAGE", postMessage.rawValue),
         ("SEND_COPYDATA", sendCopyData.rawValue), ("FIND_WINDOW", findWindow.rawValue),

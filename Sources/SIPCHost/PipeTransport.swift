@@ -38,6 +38,16 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     // Guarded by `writeLock`.
     private let writeLock = NSLock()
     private var inputFD: Int32
+    /// The host → shim ring, until the shim's `HELLO` says whether it reads it (then kept, or closed).
+    private var ring: ShimRing?
+    /// Whether frames may go into the ring (the shim's `HELLO` had `SIPB_HELLO_RING`).
+    private var ringActive = false
+    /// Frames written to the pipe so far, doorbells not counted: each ring entry records it.
+    private var pipeFramesSent: UInt32 = 0
+    // Guarded by `receiveLock`, like `reader`.
+    private var helloSeen = false
+    /// The ring's file name under `/dev/shm` (removed once the shim's `HELLO` came), for tests.
+    let ringFileName: String?
     // Guarded by `receiveLock`: the state of the receiving side, touched only by `receive` and `deinit`.
     private let receiveLock = NSLock()
     private var reader: PipeReader
@@ -48,19 +58,38 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     ///   - inputFD: The write end of the shim's stdin; owned by the transport from now on.
     ///   - outputFD: The read end of the shim's stdout; owned by the transport from now on.
     ///   - logger: Where to log; by default nowhere.
-    public init(
+    public convenience init(
         process: ChildProcess, inputFD: Int32, outputFD: Int32,
         logger: Logger = Logger(label: "sipb.transport", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
+        self.init(process: process, inputFD: inputFD, outputFD: outputFD, ring: nil, logger: logger)
+    }
+
+    /// Prepares to talk to the shim, with the ring the shim was told about (`SIPB_SHIM_RING`); the transport
+    /// owns the ring and removes its file.
+    init(process: ChildProcess, inputFD: Int32, outputFD: Int32, ring: ShimRing?, logger: Logger) {
         self.process = process
         self.inputFD = inputFD
         self.logger = logger
+        self.ring = ring
+        ringFileName = ring?.fileName
         reader = PipeReader(fd: outputFD, process: process, logger: logger)
     }
 
     deinit {
         closeOutput()
         reader.release()
+        ring?.closeAndRemove()
+    }
+
+    /// Whether launches give the shim a ring by default: unless the environment variable `SIPB_RING` is `0`.
+    public static var ringWantedByEnvironment: Bool { ProcessInfo.processInfo.environment["SIPB_RING"] != "0" }
+
+    /// Whether frames to the shim go through the ring (when they fit) rather than all through the pipe.
+    public var usesRing: Bool {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return ringActive
     }
 
     public func send(_ frame: PipeFrame) throws(BridgeError) {
@@ -69,8 +98,18 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         writeLock.lock()
         defer { writeLock.unlock() }
         guard inputFD >= 0 else { throw .io(operation: "write to shim (pipe closed)", errno: EBADF) }
+        if ringActive, let ring,
+            let sleeping = ring.publish(header: header, payload: frame.payload, pipeFramesBefore: pipeFramesSent)
+        {
+            if sleeping { try writeAll(Self.doorbell, []) }
+            return
+        }
         try writeAll(header, frame.payload)
+        pipeFramesSent &+= 1
     }
+
+    /// A `DOORBELL` frame: type 6, flags 0, tag 0, no payload.
+    private static let doorbell: [UInt8] = [8, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]
 
     private func writeAll(_ header: [UInt8], _ payload: [UInt8]) throws(BridgeError) {
         var headerDone = 0
@@ -105,7 +144,30 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     public func receive(deadline: ContinuousClock.Instant?) -> TransportEvent? {
         receiveLock.lock()
         defer { receiveLock.unlock() }
-        return reader.receive(deadline: deadline)
+        let event = reader.receive(deadline: deadline)
+        if !helloSeen, case .frame(let frame)? = event, frame.type == .hello {
+            helloSeen = true
+            settleRing(hello: frame)
+        }
+        return event
+    }
+
+    /// After the shim's `HELLO`: use the ring if the shim reads it, else drop it; its file goes either way (the
+    /// shim has mapped it by now, or never will).
+    private func settleRing(hello: PipeFrame) {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        guard let ring else { return }
+        let flags = (try? Pipe.Hello(decoding: hello.payload, frame: .hello))?.flags ?? 0
+        if flags & ShimRing.Layout.helloFlag != 0 {
+            ringActive = true
+            ring.unlinkFile()
+            logger.debug("the shim reads the ring", metadata: ["bytes": "\(ring.capacity)"])
+        } else {
+            ring.closeAndRemove()
+            self.ring = nil
+            logger.debug("the shim does not read the ring; every frame goes through the pipe")
+        }
     }
 
     public func closeOutput() {

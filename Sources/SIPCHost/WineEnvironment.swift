@@ -180,10 +180,14 @@ extension PipeTransport {
     ///   - shim: The path of `sipc-shim.exe`.
     ///   - environment: The Wine installation.
     ///   - shimLog: Where the shim's stderr goes.
+    ///   - useRing: Whether to give the shim a ring (in `/dev/shm`, docs/PROTOCOL.md "The ring"): frames to the
+    ///     shim then go through shared memory when they fit. Without one, or when it cannot be made, all go
+    ///     through the pipe. By default on, unless the environment variable `SIPB_RING` is `0`.
     ///   - logger: Where to log.
     /// - Throws: ``BridgeError/launchFailed(_:)`` or ``BridgeError/io(operation:errno:)``.
     public static func launch(
-        shim: String, environment: WineEnvironment, shimLog: ShimLogDestination = .inherit, logger: Logger
+        shim: String, environment: WineEnvironment, shimLog: ShimLogDestination = .inherit,
+        useRing: Bool = PipeTransport.ringWantedByEnvironment, logger: Logger
     ) throws(BridgeError) -> PipeTransport {
         let toShim = try makePipe()
         let fromShim: (read: Int32, write: Int32)
@@ -207,16 +211,30 @@ extension PipeTransport {
             }
             stderrSpec = .fileDescriptor(logPipe!.write)
         }
+        // The host → shim ring (docs/PROTOCOL.md, "The ring").
+        var shimEnvironment = environment
+        var ring: ShimRing?
+        if useRing {
+            let name = SharedFileMapping.serverFilePrefix(pid: getpid())
+                + "ring-\(UInt32.random(in: 0...UInt32.max))-\(UInt32.random(in: 0...UInt32.max))"
+            do {
+                ring = try ShimRing(file: name)
+                shimEnvironment.extraEnvironment["SIPB_SHIM_RING"] = name
+            } catch {
+                logger.warning("no ring for the shim; every frame goes through the pipe", metadata: ["error": "\(error)"])
+            }
+        }
         let process: ChildProcess
         do {
             // When the wineserver goes away, the shim's main thread ends but its stdin reader, blocked in read(),
             // would keep the process (and every wait of the host) alive forever.
-            process = try environment.spawn(
+            process = try shimEnvironment.spawn(
                 shim, stdin: .fileDescriptor(toShim.read), stdout: .fileDescriptor(fromShim.write), stderr: stderrSpec,
                 endsWithMainThread: true)
         } catch {
             [toShim.read, toShim.write, fromShim.read, fromShim.write].forEach { close($0) }
             if let logPipe { close(logPipe.read); close(logPipe.write) }
+            ring?.closeAndRemove()
             throw error
         }
         close(toShim.read)
@@ -229,7 +247,7 @@ extension PipeTransport {
             thread.start()
         }
         logger.debug("started the shim", metadata: ["pid": "\(process.pid)", "shim": "\(shim)"])
-        return PipeTransport(process: process, inputFD: toShim.write, outputFD: fromShim.read, logger: logger)
+        return PipeTransport(process: process, inputFD: toShim.write, outputFD: fromShim.read, ring: ring, logger: logger)
     }
 }
 

@@ -52,12 +52,14 @@ enum BridgeWine {
 
     /// Starts a shim and completes the handshake.
     static func connect(
-        maxNestingDepth: Int = 64, shimLog: ShimLogDestination = .inherit, shimEnvironment: [String: String] = [:],
+        maxNestingDepth: Int = 64, useRing: Bool = true, shimLog: ShimLogDestination = .inherit,
+        shimEnvironment: [String: String] = [:],
         logger: Logger = Logger(label: "sipb.test", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> BridgeConnection {
         try requireAvailable()
         var configuration = BridgeConnection.Configuration()
         configuration.maxNestingDepth = maxNestingDepth
+        configuration.useRing = useRing
         configuration.handshakeTimeout = .seconds(60)
         configuration.replyTimeout = .seconds(90)  // no test call should take this long: fail instead of hanging
         var environment = wine

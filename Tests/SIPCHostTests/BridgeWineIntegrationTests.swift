@@ -303,6 +303,51 @@ struct BridgeWineIntegrationTests {
         #expect(refused.count == (value == "abc" || value == "99999" ? 1 : 0), "\(store.all)")
     }
 
+    @Test(
+        "the ring on and off: nested calls from Windows, with frames over 64 KiB (pipe) between small ones (ring)",
+        .timeLimit(.minutes(2)), arguments: [true, false])
+    func ringOnAndOff(useRing: Bool) throws {
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        let connection = try BridgeWine.connect(
+            useRing: useRing, shimLog: .logger(.info), shimEnvironment: ["SIPB_SHIM_LOG": "info"], logger: logger)
+        defer { connection.shutdown() }
+        #expect(connection.usesRing == useRing)
+        let ringFile = (connection.transport as? PipeTransport)?.ringFileName
+        #expect((ringFile != nil) == useRing)
+        if let ringFile { #expect(access("/dev/shm/" + ringFile, F_OK) != 0, "the ring's file goes once the shim has it") }
+        let name = BridgeWine.uniqueTitle("Local\\sipb-ring-map")
+        let mapping = try connection.createMapping(name: name, size: 300_000)
+        let title = BridgeWine.uniqueTitle("sipb-ring")
+        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
+        var written = 0
+        connection.onMessage(msgNest, to: window.hwnd) { connection, message in
+            // A 200 KB write (through the pipe: too large for the ring) between small requests and replies.
+            let fill = UInt8(truncatingIfNeeded: message.lParam)
+            try connection.writeMapping(mapping.handle, offset: 0, bytes: [UInt8](repeating: fill, count: 200_000))
+            written += 1
+            guard try connection.readMapping(mapping.handle, offset: 199_999, length: 1) == [fill] else { return -1 }
+            guard message.lParam > 0 else { return 1 }
+            return try connection.sendMessage(
+                to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
+                lParam: message.lParam - 1
+            ).lresult + 1
+        }
+        let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-ring-srv"), "60", "msgonly"])
+        let ready = try #require(
+            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
+        let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
+        let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "10"])
+        try sender.finish(serving: connection)
+        #expect(sender.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "11", "\(sender.lines)")
+        #expect(written == 6)
+        try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
+        try server.finish(timeout: .seconds(20))
+        try connection.closeHandle(mapping.handle)
+        connection.shutdown()
+        #expect(store.all.contains { $0.contains("reading host frames from the ring") } == useRing, "\(store.all)")
+    }
+
     @Test("killing the shim fails the pending call within 1 s with a clear error", .timeLimit(.minutes(2)))
     func shimKilledMidCall() throws {
         let connection = try BridgeWine.connect()

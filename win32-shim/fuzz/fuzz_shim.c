@@ -20,10 +20,21 @@
  *               777, 4096, 65536 bytes); bit 3: end of input is
  *               ERROR_BROKEN_PIPE rather than a 0-byte read; bit 4: posted
  *               messages run between host frames (as when the host's
- *               frames arrive one by one) rather than after the last one
+ *               frames arrive one by one) rather than after the last one;
+ *               bits 5-6: the ring (below)
  *   u8 failure  below 128: none; else which family of Win32 calls fails
  *   u8 after    from which call of that family on (0..7)
  *   rest        the host's bytes
+ *
+ * The ring (ring.c), set up in memory as the host would: with bit 5 the
+ * next byte is a mask and the host's frames are split between the ring and
+ * the pipe as the host splits them (frame k goes to the ring when bit k % 8
+ * of the mask is set and it fits), each entry counting the pipe frames
+ * before it; the shim must then write exactly what it writes when every
+ * frame comes through the pipe (with an empty ring).
+ * With bit 6 (and not 5) the next two bytes are a length n and the next n
+ * bytes (at most 4096) are the ring's data area as published, unchecked:
+ * whatever they hold must be refused cleanly.
  */
 #include "fake_win32.h"
 #include "shim.h"
@@ -52,8 +63,8 @@ static int input_has_request_tag(const uint8_t *in, size_t n, uint32_t tag)
             return 0;
         if (n - pos - SIPB_FRAME_PREFIX < size)
             return 0; /* cut short: the shim never saw it */
-        /* every type but the five control frames is a request (0 included) */
-        if ((type == 0 || type > SIPB_T_PROTOCOL_ERROR) && le32(in + pos + 8) == tag)
+        /* every type but the six control frames is a request (0 included) */
+        if ((type == 0 || type > SIPB_T_DOORBELL) && le32(in + pos + 8) == tag)
             return 1;
         pos += SIPB_FRAME_PREFIX + (size_t)size;
     }
@@ -61,7 +72,7 @@ static int input_has_request_tag(const uint8_t *in, size_t n, uint32_t tag)
 }
 
 /* Everything the shim wrote must be whole, valid frames of its direction. */
-static void check_output(const uint8_t *in, size_t inSize)
+static void check_output(const uint8_t *in, size_t inSize, int strictTags)
 {
     size_t n, pos = 0;
     const uint8_t *out = fake_output(&n);
@@ -88,7 +99,7 @@ static void check_output(const uint8_t *in, size_t inSize)
             status = le32(out + pos + SIPB_FRAME_HEADER);
             if (status > SIPB_S_SHUTTING_DOWN)
                 fake_fatal("a REPLY with status %lu", (unsigned long)status);
-            if (tag == 0 || !input_has_request_tag(in, inSize, tag))
+            if (tag == 0 || (strictTags && !input_has_request_tag(in, inSize, tag)))
                 fake_fatal("a REPLY for tag %lu, which no request carried", (unsigned long)tag);
             break;
         case SIPB_T_GOODBYE:
@@ -113,6 +124,69 @@ static void check_output(const uint8_t *in, size_t inSize)
     }
 }
 
+#define FUZZ_RING_CAPACITY 4096u
+
+/* A ring as ShimRing (Swift) creates it, with nothing published yet. */
+static uint8_t *ring_new(void)
+{
+    uint8_t *ring = calloc(1, SIPB_RING_DATA + FUZZ_RING_CAPACITY);
+
+    if (ring == NULL)
+        abort();
+    *(uint32_t *)(ring + SIPB_RING_OFF_MAGIC) = SIPB_RING_MAGIC;
+    *(uint32_t *)(ring + SIPB_RING_OFF_CAPACITY) = FUZZ_RING_CAPACITY;
+    return ring;
+}
+
+static void ring_put(uint8_t *ring, uint32_t *tail, const void *src, uint32_t n)
+{
+    uint32_t i;
+
+    for (i = 0; i < n; i++)
+        ring[SIPB_RING_DATA + ((*tail + i) & (FUZZ_RING_CAPACITY - 1))] = ((const uint8_t *)src)[i];
+    *tail += n;
+}
+
+/* Splits the host's bytes as the host would: whole frames whose mask bit is
+ * set go to the ring (when they fit), the rest, and everything from the
+ * first broken or cut header on, to the pipe (written to `pipe`). */
+static size_t split_input(const uint8_t *in, size_t n, uint8_t mask, uint8_t *ring, uint8_t *pipe)
+{
+    size_t pos = 0, out = 0;
+    uint32_t tail = 0, pipeFrames = 0, k = 0;
+
+    while (n - pos >= SIPB_FRAME_HEADER) {
+        uint32_t size = le32(in + pos), entry, before;
+        size_t whole;
+        static const uint8_t zeros[8];
+
+        if (size < SIPB_FRAME_HEADER_TAIL || size > SIPB_FRAME_HEADER_TAIL + SIPB_MAX_PAYLOAD ||
+            le16(in + pos + 6) != 0 || n - pos - SIPB_FRAME_PREFIX < size)
+            break;
+        whole = SIPB_FRAME_PREFIX + (size_t)size;
+        entry = (uint32_t)((SIPB_RING_ENTRY_HEADER + whole + 7) & ~(size_t)7);
+        /* a DOORBELL always goes through the pipe: its only use is to say "look at the ring" */
+        if ((mask >> (k++ % 8) & 1) && le16(in + pos + 4) != SIPB_T_DOORBELL &&
+            whole <= FUZZ_RING_CAPACITY / 4 &&
+            entry <= FUZZ_RING_CAPACITY - tail) {
+            before = pipeFrames;
+            ring_put(ring, &tail, &entry, 4);
+            ring_put(ring, &tail, &before, 4);
+            ring_put(ring, &tail, in + pos, (uint32_t)whole);
+            ring_put(ring, &tail, zeros, entry - SIPB_RING_ENTRY_HEADER - (uint32_t)whole);
+        } else {
+            memcpy(pipe + out, in + pos, whole);
+            out += whole;
+            pipeFrames++;
+        }
+        pos += whole;
+    }
+    memcpy(pipe + out, in + pos, n - pos);
+    out += n - pos;
+    *(uint32_t *)(ring + SIPB_RING_OFF_TAIL) = tail;
+    return out;
+}
+
 static void free_frames(struct frame *f)
 {
     while (f) {
@@ -123,28 +197,17 @@ static void free_frames(struct frame *f)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One run of the shim over `cfg`'s pipe bytes and, when given, a ring:
+ * what main() sets up, the reader's work, main_loop, leave(). The shim's
+ * stdout stays in the fake until the next fake_begin. */
+static void run_shim(const struct fake_config *cfg, uint8_t *ring, int interleave)
 {
-    static const size_t chunks[] = { 1, 2, 5, 12, 64, 777, 4096, 65536 };
-    struct fake_config cfg;
     struct shim_context *ctx;
     struct frame *f;
     size_t i;
-    int interleave;
     MSG msg;
 
-    if (size < 3)
-        return 0;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.readChunk = chunks[data[0] & 7];
-    cfg.eofAsError = (data[0] & 8) != 0;
-    interleave = (data[0] & 16) != 0;
-    cfg.failure = data[1] < 128 ? FAKE_FAIL_NONE
-                                : (enum fake_failure)(1 + data[1] % (FAKE_FAIL_COUNT - 1));
-    cfg.failAfter = data[2] % 8;
-    cfg.input = data + 3;
-    cfg.inputSize = size - 3;
-    fake_begin(&cfg);
+    fake_begin(cfg);
 
     /* What main() and reader_start() set up, after a handshake. */
     ctx = calloc(1, sizeof *ctx);
@@ -158,6 +221,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     InitializeCriticalSection(&ctx->queueLock);
     ctx->wakeEvent = CreateEventW(NULL, FALSE, FALSE, NULL);
     ctx->handshakeDone = 1;
+    if (ring) { /* what ring_open does once it has the mapping */
+        ctx->ringBase = ring;
+        ctx->ringCapacity = FUZZ_RING_CAPACITY;
+    }
     fake_arm();
 
     /* The reader thread's work, all of it first: the main thread sees the
@@ -190,8 +257,87 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(ctx->classes[i]);
     free(ctx->classes);
     CloseHandle(ctx->wakeEvent);
-    check_output(cfg.input, cfg.inputSize);
-    fake_end();
     free(ctx);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const size_t chunks[] = { 1, 2, 5, 12, 64, 777, 4096, 65536 };
+    struct fake_config cfg;
+    size_t hostSize, refLen, outLen;
+    int interleave;
+    const uint8_t *host, *out;
+    uint8_t *ring = NULL, *pipe = NULL, *ref;
+
+    if (size < 3)
+        return 0;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.readChunk = chunks[data[0] & 7];
+    cfg.eofAsError = (data[0] & 8) != 0;
+    interleave = (data[0] & 16) != 0;
+    cfg.failure = data[1] < 128 ? FAKE_FAIL_NONE
+                                : (enum fake_failure)(1 + data[1] % (FAKE_FAIL_COUNT - 1));
+    cfg.failAfter = data[2] % 8;
+    host = data + 3;
+    hostSize = size - 3;
+
+    if (data[0] & 32) {
+        /* Split between the ring and the pipe: the shim must do exactly what
+         * it does when every frame comes through the pipe. */
+        if (hostSize < 1)
+            return 0;
+        cfg.input = host + 1;
+        cfg.inputSize = hostSize - 1;
+        ring = ring_new(); /* a ring with nothing in it: DOORBELLs are valid in both runs */
+        run_shim(&cfg, ring, interleave);
+        free(ring);
+        check_output(cfg.input, cfg.inputSize, 1);
+        fake_end();
+        out = fake_output(&refLen);
+        ref = malloc(refLen ? refLen : 1);
+        if (ref == NULL)
+            abort();
+        if (refLen)
+            memcpy(ref, out, refLen);
+
+        ring = ring_new();
+        pipe = malloc(hostSize);
+        if (pipe == NULL)
+            abort();
+        cfg.inputSize = split_input(host + 1, hostSize - 1, host[0], ring, pipe);
+        cfg.input = pipe;
+        run_shim(&cfg, ring, interleave);
+        fake_end();
+        out = fake_output(&outLen);
+        if (outLen != refLen || (refLen && memcmp(out, ref, refLen) != 0))
+            fake_fatal("with frames split between the ring and the pipe the shim wrote %lu bytes, "
+                       "not the %lu it writes when all come through the pipe (or other bytes)",
+                       (unsigned long)outLen, (unsigned long)refLen);
+        free(ref);
+    } else if (data[0] & 64) {
+        /* Raw ring bytes: refused cleanly, or run. Their requests' tags are not checked. */
+        uint32_t n;
+        if (hostSize < 2)
+            return 0;
+        n = le16(host);
+        if (n > FUZZ_RING_CAPACITY || n > hostSize - 2)
+            return 0;
+        ring = ring_new();
+        memcpy(ring + SIPB_RING_DATA, host + 2, n);
+        *(uint32_t *)(ring + SIPB_RING_OFF_TAIL) = n;
+        cfg.input = host + 2 + n;
+        cfg.inputSize = hostSize - 2 - n;
+        run_shim(&cfg, ring, interleave);
+        check_output(cfg.input, cfg.inputSize, 0);
+        fake_end();
+    } else {
+        cfg.input = host;
+        cfg.inputSize = hostSize;
+        run_shim(&cfg, NULL, interleave);
+        check_output(cfg.input, cfg.inputSize, 1);
+        fake_end();
+    }
+    free(ring);
+    free(pipe);
     return 0;
 }

@@ -40,6 +40,7 @@
 #define SIPB_T_GOODBYE 0x0003        /* either, tag 0: orderly end */
 #define SIPB_T_REPLY 0x0004          /* either: answers the request `tag` */
 #define SIPB_T_PROTOCOL_ERROR 0x0005 /* either, tag 0: sender closes after it */
+#define SIPB_T_DOORBELL 0x0006       /* host -> shim, tag 0, no payload: look at the ring */
 
 /* Host -> shim requests (tag != 0, always answered by a REPLY) */
 #define SIPB_T_CREATE_WINDOW 0x0100
@@ -94,5 +95,28 @@
 
 /* Windows values the protocol carries */
 #define SIPB_HWND_MESSAGE 0xFFFFFFFFFFFFFFFDull /* (HWND)-3 */
+
+/* ------------------------------------------------------------------------
+ * The host -> shim ring (docs/PROTOCOL.md, "The ring"). The host creates a
+ * file under /dev/shm, names it in the shim's environment (SIPB_SHIM_RING)
+ * and, once the shim's HELLO says SIPB_HELLO_RING, may put any frame there
+ * instead of on the pipe. All fields are little-endian u32.
+ */
+#define SIPB_HELLO_RING 0x00000001u /* HELLO's last field: the shim reads the ring */
+#define SIPB_RING_MAGIC 0x47525053u /* "SPRG" */
+#define SIPB_RING_OFF_MAGIC 0       /* SIPB_RING_MAGIC */
+#define SIPB_RING_OFF_CAPACITY 4    /* bytes in the data area: a power of two, 4 KiB..16 MiB */
+#define SIPB_RING_OFF_TAIL 64       /* host: bytes ever published, mod 2^32 */
+#define SIPB_RING_OFF_HEAD 128      /* shim: bytes ever consumed, mod 2^32 */
+#define SIPB_RING_OFF_SLEEPING 192  /* shim: 1 while its main thread may block */
+#define SIPB_RING_DATA 256          /* the data area starts here */
+#define SIPB_RING_MIN_CAPACITY 4096u
+#define SIPB_RING_MAX_CAPACITY 16777216u
+/* Each entry: u32 entry bytes (a multiple of 8, this header included),
+ * u32 pipe frames the host had sent before it, then one frame exactly as on
+ * the pipe (header and payload), then zero padding to the entry's size.
+ * Entries start at offsets that are multiples of 8 and may wrap around the
+ * end of the data area. */
+#define SIPB_RING_ENTRY_HEADER 8
 
 #endif /* SIPB_PROTOCOL_H */

@@ -66,26 +66,51 @@ static struct frame *queue_take_locked(struct shim_context *ctx)
     return f;
 }
 
-struct frame *queue_pop(struct shim_context *ctx)
+/* The next host frame in the order the host sent it: the ring's head entry
+ * when it is its turn (ring.c), else the pipe queue's head. A DOORBELL only
+ * says "look at the ring" and is dropped here. With `arm`, an empty result
+ * means the main thread may block: the ring is told so (sleeping) before it
+ * is looked at a last time, and the reader before the queue is found empty. */
+static struct frame *pop_next(struct shim_context *ctx, int arm)
 {
     struct frame *f;
 
-    EnterCriticalSection(&ctx->queueLock);
-    f = queue_take_locked(ctx);
-    ctx->mainWaiting = 0;
-    LeaveCriticalSection(&ctx->queueLock);
-    return f;
+    for (;;) {
+        ring_set_sleeping(ctx, 0);
+        f = ring_take(ctx);
+        if (f)
+            return f;
+        if (arm && ctx->ringBase && !ctx->ringBroken) {
+            ring_set_sleeping(ctx, 1);
+            f = ring_take(ctx);
+            if (f) {
+                ring_set_sleeping(ctx, 0);
+                return f;
+            }
+        }
+        EnterCriticalSection(&ctx->queueLock);
+        f = queue_take_locked(ctx);
+        ctx->mainWaiting = arm && f == NULL;
+        LeaveCriticalSection(&ctx->queueLock);
+        if (f == NULL || f->kind != FRAME_DATA)
+            return f;
+        if (f->type == SIPB_T_DOORBELL && f->tag == 0 && f->length == 0 && ctx->ringBase) {
+            frame_free(f); /* its work is the ring look at the top of the loop */
+            continue;
+        }
+        ctx->pipeConsumed++;
+        return f;
+    }
+}
+
+struct frame *queue_pop(struct shim_context *ctx)
+{
+    return pop_next(ctx, 0);
 }
 
 struct frame *queue_pop_or_arm(struct shim_context *ctx)
 {
-    struct frame *f;
-
-    EnterCriticalSection(&ctx->queueLock);
-    f = queue_take_locked(ctx);
-    ctx->mainWaiting = f == NULL;
-    LeaveCriticalSection(&ctx->queueLock);
-    return f;
+    return pop_next(ctx, 1);
 }
 
 void shim_wake(struct shim_context *ctx)
@@ -137,6 +162,11 @@ static struct frame *frame_alloc(struct shim_context *ctx, uint32_t length)
     }
     f->length = length;
     return f;
+}
+
+struct frame *frame_new(struct shim_context *ctx, uint32_t length)
+{
+    return frame_alloc(ctx, length);
 }
 
 void frame_free(struct frame *f)

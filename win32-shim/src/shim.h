@@ -153,6 +153,14 @@ struct shim_context {
     struct frame *freeFrames; /* recycled frames (reader.c) */
     unsigned nfreeFrames;
 
+    /* the host -> shim ring (ring.c); main thread only. ringBase is NULL
+     * when there is none (SIPB_SHIM_RING unset or unusable). */
+    uint8_t *ringBase;
+    uint32_t ringCapacity;
+    uint32_t ringHead;     /* our copy of the head field */
+    uint32_t pipeConsumed; /* data frames taken from the pipe queue */
+    int ringBroken;        /* a rule was broken: the ring is read no more */
+
     /* lifetime */
     int handshakeDone;
     int quit;           /* leave as soon as possible */
@@ -239,7 +247,20 @@ struct frame *queue_pop(struct shim_context *ctx);
  * and wait only when it returns NULL. */
 struct frame *queue_pop_or_arm(struct shim_context *ctx);
 void shim_wake(struct shim_context *ctx); /* any thread: wake the main thread's wait */
+/* A frame with room for `length` payload bytes (recycled when possible), or NULL. */
+struct frame *frame_new(struct shim_context *ctx, uint32_t length);
 void frame_free(struct frame *f);
+
+/* ring.c (main thread only) */
+/* Maps the ring named by SIPB_SHIM_RING; returns 1 when the shim reads it. */
+int ring_open(struct shim_context *ctx);
+/* The ring's head entry when it is the next frame in the host's order, a
+ * FRAME_BAD item when the ring broke a rule, or NULL. */
+struct frame *ring_take(struct shim_context *ctx);
+/* Whether an entry is published (a cheap look, for spinning). */
+int ring_pending(struct shim_context *ctx);
+/* Tells the host whether to ring the doorbell (with a full fence after it). */
+void ring_set_sleeping(struct shim_context *ctx, int sleeping);
 
 /* wait.c */
 enum wait_result { WAIT_DONE = 0, WAIT_EXPIRED, WAIT_QUITTING, WAIT_TARGET_GONE };

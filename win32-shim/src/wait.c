@@ -12,12 +12,13 @@
  * small: payloads are on the heap.
  *
  * A wait for the host's REPLY first spins for a short while (ctx->spinTicks,
- * SIPB_SHIM_SPIN_US, default 100 us) watching the reader's queue, and only
- * then arms the wake event and blocks. A host that answers within the spin
- * costs the main thread no wineserver request and no wake-up: SetEvent, the
- * wineserver's wake of the blocked thread and the thread's return to user
- * space were most of the time the host's answer took to get back
- * (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait for the spin
+ * SIPB_SHIM_SPIN_US, default 100 us) watching the ring (ring.c) and the
+ * reader's queue, and only then arms the wake event and blocks. A host that
+ * answers within the spin costs the main thread no wineserver request and no
+ * wake-up: SetEvent, the wineserver's wake of the blocked thread and the
+ * thread's return to user space were most of the time the host's answer took
+ * to get back, and an answer in the ring does not need the reader thread's
+ * wake-up either (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait for the spin
  * to end, so it is kept short, and it is off on a single processor.
  */
 #include "shim.h"
@@ -102,7 +103,7 @@ static int spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
     QueryPerformanceCounter(&start);
     for (;;) {
         for (i = 0; i < 64; i++) {
-            if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL)
+            if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx))
                 return 1;
             YieldProcessor();
         }
@@ -298,6 +299,10 @@ void shim_process_frame(struct shim_context *ctx, struct frame *f)
         ctx->exitCode = 2;
         break;
     }
+    case SIPB_T_DOORBELL: /* a valid one never gets here (reader.c drops it) */
+        protocol_error(ctx, SIPB_E_MALFORMED,
+                       "DOORBELL with a tag or a payload, in the ring, or without a ring");
+        break;
     case SIPB_T_HELLO:
     case SIPB_T_HELLO_ACK:
         protocol_error(ctx, SIPB_E_MALFORMED, "unexpected frame type 0x%04x after the handshake",

@@ -169,6 +169,7 @@ typedef struct {
 #define FILE_SHARE_WRITE 0x2u
 #define FILE_SHARE_DELETE 0x4u
 #define CREATE_ALWAYS 2u
+#define OPEN_EXISTING 3u
 #define FILE_ATTRIBUTE_NORMAL 0x80u
 #define PAGE_READWRITE 0x04u
 #define FILE_MAP_WRITE 0x0002u
@@ -213,6 +214,8 @@ BOOL QueryFullProcessImageNameW(HANDLE h, DWORD flags, LPWSTR name, DWORD *size)
 HMODULE GetModuleHandleW(LPCWSTR name);
 FARPROC GetProcAddress(HMODULE module, LPCSTR name);
 DWORD GetEnvironmentVariableA(LPCSTR name, LPSTR value, DWORD size);
+DWORD GetEnvironmentVariableW(LPCWSTR name, LPWSTR value, DWORD size);
+BOOL GetFileSizeEx(HANDLE file, LARGE_INTEGER *size);
 DWORD FormatMessageA(DWORD flags, LPCVOID source, DWORD id, DWORD lang, LPSTR buf, DWORD size,
                      void *args);
 HANDLE CreateFileW(LPCWSTR path, DWORD access, DWORD share, void *attributes, DWORD disposition,
