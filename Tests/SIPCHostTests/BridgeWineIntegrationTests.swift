@@ -231,27 +231,12 @@ struct BridgeWineIntegrationTests {
     func nestingFromWindows() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
-        let title = BridgeWine.uniqueTitle("sipb-nest-win")
-        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
         var deepest = 0
-        connection.onMessage(msgNest, to: window.hwnd) { connection, message in
+        let lresult = try bounceFromWindows(connection, levels: 40, name: "sipb-nest-win") { connection, _ in
             deepest = max(deepest, connection.nestingDepth)
-            guard message.lParam > 0 else { return 1 }
-            return try connection.sendMessage(
-                to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
-                lParam: message.lParam - 1
-            ).lresult + 1
         }
-        let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-nest-srv"), "60", "msgonly"])
-        let ready = try #require(
-            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
-        let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
-        let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "40"])
-        try sender.finish(serving: connection)
-        #expect(sender.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "41", "\(sender.lines)")
+        #expect(lresult == "41")
         #expect(deepest == 20)
-        try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
-        try server.finish(timeout: .seconds(20))
     }
 
     @Test(
@@ -265,24 +250,7 @@ struct BridgeWineIntegrationTests {
             shimEnvironment: ["SIPB_SHIM_LOG": "info"].merging(value.map { ["SIPB_SHIM_SPIN_US": $0] } ?? [:]) { $1 },
             logger: logger)
         defer { connection.shutdown() }
-        let title = BridgeWine.uniqueTitle("sipb-spin")
-        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
-        connection.onMessage(msgNest, to: window.hwnd) { connection, message in
-            guard message.lParam > 0 else { return 1 }
-            return try connection.sendMessage(
-                to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
-                lParam: message.lParam - 1
-            ).lresult + 1
-        }
-        let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-spin-srv"), "60", "msgonly"])
-        let ready = try #require(
-            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
-        let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
-        let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "10"])
-        try sender.finish(serving: connection)
-        #expect(sender.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "11", "\(sender.lines)")
-        try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
-        try server.finish(timeout: .seconds(20))
+        #expect(try bounceFromWindows(connection, levels: 10, name: "sipb-spin") == "11")
         connection.shutdown()
 
         let spinLines = store.all.filter { $0.contains("waits for the host spin up to") }
@@ -318,31 +286,16 @@ struct BridgeWineIntegrationTests {
         if let ringFile { #expect(access("/dev/shm/" + ringFile, F_OK) != 0, "the ring's file goes once the shim has it") }
         let name = BridgeWine.uniqueTitle("Local\\sipb-ring-map")
         let mapping = try connection.createMapping(name: name, size: 300_000)
-        let title = BridgeWine.uniqueTitle("sipb-ring")
-        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
         var written = 0
-        connection.onMessage(msgNest, to: window.hwnd) { connection, message in
+        let lresult = try bounceFromWindows(connection, levels: 10, name: "sipb-ring") { connection, message in
             // A 200 KB write (through the pipe: too large for the ring) between small requests and replies.
             let fill = UInt8(truncatingIfNeeded: message.lParam)
             try connection.writeMapping(mapping.handle, offset: 0, bytes: [UInt8](repeating: fill, count: 200_000))
             written += 1
-            guard try connection.readMapping(mapping.handle, offset: 199_999, length: 1) == [fill] else { return -1 }
-            guard message.lParam > 0 else { return 1 }
-            return try connection.sendMessage(
-                to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
-                lParam: message.lParam - 1
-            ).lresult + 1
+            #expect(try connection.readMapping(mapping.handle, offset: 199_999, length: 1) == [fill])
         }
-        let server = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-ring-srv"), "60", "msgonly"])
-        let ready = try #require(
-            try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
-        let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
-        let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "10"])
-        try sender.finish(serving: connection)
-        #expect(sender.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "11", "\(sender.lines)")
+        #expect(lresult == "11")
         #expect(written == 6)
-        try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
-        try server.finish(timeout: .seconds(20))
         try connection.closeHandle(mapping.handle)
         connection.shutdown()
         #expect(store.all.contains { $0.contains("reading host frames from the ring") } == useRing, "\(store.all)")
@@ -430,4 +383,35 @@ struct BridgeWineIntegrationTests {
         connection.shutdown()
         #expect(store.all.contains { $0.hasPrefix("shim: ") }, "the shim's stderr lines are forwarded: \(store.all)")
     }
+}
+
+/// msg-peer sends 0x8003 (wParam: a msg-peer server window, lParam: `levels`) to a host window whose handler sends
+/// it back to that server with lParam − 1, which bounces it to the host again, until lParam is 0: nested calls
+/// started by a Windows program, `levels` + 1 in all. `each` runs first in every host level.
+/// - Returns: The `lresult=` the sending msg-peer printed (`levels + 1` when every level answered).
+private func bounceFromWindows(
+    _ connection: BridgeConnection, levels: Int, name: String,
+    each: @escaping (BridgeConnection, WindowMessage) throws -> Void = { _, _ in }
+) throws -> String? {
+    let title = BridgeWine.uniqueTitle(name)
+    let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [msgNest])
+    defer { try? connection.destroyWindow(window.hwnd) }
+    connection.onMessage(msgNest, to: window.hwnd) { connection, message in
+        try each(connection, message)
+        guard message.lParam > 0 else { return 1 }
+        return try connection.sendMessage(
+            to: WindowHandle(rawValue: message.wParam), message: msgNest, wParam: window.hwnd.rawValue,
+            lParam: message.lParam - 1
+        ).lresult + 1
+    }
+    let server = try MsgPeer(["serve", BridgeWine.uniqueTitle(name + "-srv"), "60", "msgonly"])
+    let ready = try #require(try server.waitForLine(startingWith: "ready"), "msg-peer did not start: \(server.lines)")
+    let serverWindow = try #require(MsgPeer.fields(ready)["hwnd"])
+    let sender = try MsgPeer(["send", title, "0x8003", serverWindow, "\(levels)"])
+    try sender.finish(serving: connection)
+    try connection.postMessage(to: WindowHandle(rawValue: try #require(parseNumber(serverWindow))), message: 0x0010)
+    try server.finish(timeout: .seconds(20))
+    let lresult = sender.line(startingWith: "lresult=").flatMap { MsgPeer.fields($0)["lresult"] }
+    if lresult != "\(levels + 1)" { Issue.record("msg-peer said: \(sender.lines)") }
+    return lresult
 }
