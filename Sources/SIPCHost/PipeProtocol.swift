@@ -7,8 +7,9 @@ public enum PipeProtocol {
     public static let magic: UInt32 = 0x4250_4953
     /// `SIPB_VERSION_MAJOR`: peers with different major versions refuse each other.
     public static let versionMajor: UInt16 = 1
-    /// `SIPB_VERSION_MINOR`: informational; minor versions are compatible.
-    public static let versionMinor: UInt16 = 0
+    /// `SIPB_VERSION_MINOR`: informational; minor versions are compatible (1.1 added the ring: `HELLO` flags,
+    /// `DOORBELL`; a 1.0 peer never sets or sends them, and a ring is used only when both sides take part).
+    public static let versionMinor: UInt16 = 1
 
     /// `SIPB_FRAME_PREFIX`: the size of the leading `u32 size` field.
     public static let framePrefixSize = 4

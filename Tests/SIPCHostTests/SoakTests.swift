@@ -743,7 +743,13 @@ final class SoakTests {
             "soak: shim (Wine process) RSS after warm-up \(mib(warmFigures.shim.rss)), at the end \(mib(end.shim.rss)); "
                 + "open descriptors host \(warmFigures.host.fds) -> \(end.host.fds), "
                 + "shim \(warmFigures.shim.fds) -> \(end.shim.fds)")
-        #expect(growth <= bound, "RSS grew \(mib(growth)) from \(mib(warm)) (bound \(mib(bound)))")
+        if dlsym(nil, "__asan_init") != nil {
+            // AddressSanitizer keeps freed memory in its quarantine (up to 256 MiB): RSS then says nothing about
+            // leaks, and LeakSanitizer checks those at exit instead. `make test` judges the growth.
+            print("soak: RSS growth not judged under AddressSanitizer (its quarantine holds freed memory)")
+        } else {
+            #expect(growth <= bound, "RSS grew \(mib(growth)) from \(mib(warm)) (bound \(mib(bound)))")
+        }
         // Four clients were connected at the warm-up, none at the end: nothing may have piled up.
         #expect(end.host.fds <= warmFigures.host.fds, "host descriptors \(warmFigures.host.fds) -> \(end.host.fds)")
     }

@@ -24,7 +24,7 @@
 /* Handshake */
 #define SIPB_MAGIC 0x42504953u /* "SIPB" read as a little-endian u32 */
 #define SIPB_VERSION_MAJOR 1
-#define SIPB_VERSION_MINOR 0
+#define SIPB_VERSION_MINOR 1 /* 1.1: the ring (HELLO flags, DOORBELL) */
 
 /* Framing limits */
 #define SIPB_FRAME_PREFIX 4       /* the u32 size field */
