@@ -20,6 +20,13 @@ final class ExitWatch: @unchecked Sendable {
     }
 
     var instant: ContinuousClock.Instant? { lock.lock(); defer { lock.unlock() }; return exited }
+
+    /// The exit instant once the watcher has seen it (it looks every millisecond), or nil after `timeout`.
+    func wait(timeout: Duration = .seconds(5)) -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while instant == nil, ContinuousClock.now < deadline { usleep(1000) }
+        return instant
+    }
 }
 
 /// The Swift host as a SIPC server under real Wine, called by the mingw-built C client
@@ -107,7 +114,8 @@ final class SIPCServerIntegrationTests {
         _ = client.finish()
         #expect(client.values("result") == ["3"])
         let dropped = try #require(droppedAt, "the dead client was never noticed")
-        let exited = try #require(exitedAt.instant, "the client did not exit")
+        // finish() can return a moment before the watcher, which looks every millisecond, has seen the exit.
+        let exited = try #require(exitedAt.wait(), "the client did not exit")
         // Its window dies before its process is gone, so the drop may even come first.
         #expect(dropped - exited < .milliseconds(100), "noticed \(dropped - exited) after the exit")
         #expect(server.peers.isEmpty)
