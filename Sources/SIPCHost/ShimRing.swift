@@ -106,7 +106,8 @@ final class ShimRing {
     ///   - payload: The frame's payload.
     ///   - pipeFramesBefore: How many frames the host has written to the pipe so far.
     /// - Returns: `nil` when the frame is too large for the ring or the ring has no room (send it through the
-    ///   pipe then); otherwise whether the shim may be blocked, in which case the caller must ring the doorbell.
+    ///   pipe then); otherwise whether the shim may be blocked, in which case the caller must ring the doorbell
+    ///   (the flag is taken: the next frames do not ring again until the shim says it sleeps once more).
     func publish(header: [UInt8], payload: [UInt8], pipeFramesBefore: UInt32) -> Bool? {
         let size = Self.entrySize(payloadCount: payload.count)
         guard size <= maxEntry else { return nil }
@@ -126,9 +127,10 @@ final class ShimRing {
         tail &+= UInt32(size)
         sipb_store_release_u32(mapping.pointer + Layout.tailOffset, tail)
         // Dekker with the shim: it stores `sleeping` then looks at the tail; we store the tail then look at
-        // `sleeping`. With a full fence on both sides, at least one of us sees the other's store.
+        // `sleeping`. With a full fence on both sides, at least one of us sees the other's store. Taking the flag
+        // (exchange with 0) rings once per sleep: the shim, once awake, looks at the ring before it sleeps again.
         sipb_fence_seq_cst()
-        return sipb_load_acquire_u32(mapping.pointer + Layout.sleepingOffset) != 0
+        return sipb_exchange_u32(mapping.pointer + Layout.sleepingOffset, 0) != 0
     }
 
     /// Copies bytes into the data area at `offset`, wrapping around its end, and advances `offset`.

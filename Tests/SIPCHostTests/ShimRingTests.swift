@@ -95,7 +95,7 @@ struct ShimRingTests {
         #expect(ring.publish(header: try big.encodedHeader(), payload: big.payload, pipeFramesBefore: 0) == nil)
     }
 
-    @Test("publish says when the shim may sleep (it must then be woken through the pipe)")
+    @Test("publish says when the shim may sleep (it must then be woken through the pipe), once per sleep")
     func sleeping() throws {
         let name = Self.name()
         let ring = try ShimRing(file: name, capacity: 4096)
@@ -105,7 +105,8 @@ struct ShimRingTests {
         let frame = PipeFrame(type: .reply, tag: 1, payload: [1, 2, 3])
         file.pointer.storeBytes(of: UInt32(1), toByteOffset: 192, as: UInt32.self)
         #expect(ring.publish(header: try frame.encodedHeader(), payload: frame.payload, pipeFramesBefore: 0) == true)
-        file.pointer.storeBytes(of: UInt32(0), toByteOffset: 192, as: UInt32.self)
+        // One doorbell per sleep: the host took the flag.
+        #expect(file.pointer.loadUnaligned(fromByteOffset: 192, as: UInt32.self) == 0)
         #expect(ring.publish(header: try frame.encodedHeader(), payload: frame.payload, pipeFramesBefore: 0) == false)
         // A head beyond the tail (a broken shim) reads as "full": frames then go through the pipe.
         file.pointer.storeBytes(of: UInt32(999_999), toByteOffset: 128, as: UInt32.self)

@@ -107,6 +107,7 @@ static void main_loop(struct shim_context *ctx)
         }
         rc = MsgWaitForMultipleObjectsEx(1, &ctx->wakeEvent, INFINITE, QS_ALLINPUT,
                                          MWMO_INPUTAVAILABLE);
+        queue_disarm(ctx);
         if (rc == WAIT_OBJECT_0 + 1) {
             peek = 1;
         } else if (rc == WAIT_FAILED) {

@@ -108,6 +108,14 @@ struct frame *queue_pop(struct shim_context *ctx)
     return pop_next(ctx, 0);
 }
 
+void queue_disarm(struct shim_context *ctx)
+{
+    EnterCriticalSection(&ctx->queueLock);
+    ctx->mainWaiting = 0;
+    LeaveCriticalSection(&ctx->queueLock);
+    ring_set_sleeping(ctx, 0);
+}
+
 struct frame *queue_pop_or_arm(struct shim_context *ctx)
 {
     return pop_next(ctx, 1);

@@ -15,9 +15,11 @@
  *
  * Wake-ups. Before the main thread blocks it sets `sleeping` and looks at
  * the ring once more (both with full fences); the host, after publishing an
- * entry, looks at `sleeping` (after a full fence) and, when it is set,
- * writes a DOORBELL frame to the pipe, which wakes the main thread the usual
- * way. One of the two always sees the other's store, so no entry is missed.
+ * entry, takes `sleeping` (exchange with 0, after a full fence) and, when it
+ * was set, writes a DOORBELL frame to the pipe, which wakes the main thread
+ * the usual way. One of the two always sees the other's store, so no entry
+ * is missed. The flag is cleared as soon as a wait ends (queue_disarm), so
+ * a thread that is awake, spinning or nested is not rung.
  *
  * The host is trusted no more than the pipe: every field read from the
  * ring is checked, and a ring that breaks a rule ends the session with a

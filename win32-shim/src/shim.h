@@ -246,6 +246,10 @@ struct frame *queue_pop(struct shim_context *ctx);
  * thread is about to wait on wakeEvent: call it right before that wait,
  * and wait only when it returns NULL. */
 struct frame *queue_pop_or_arm(struct shim_context *ctx);
+/* After that wait, whatever ended it: the main thread is awake, so neither
+ * the reader nor the host needs to wake it (no SetEvent, no DOORBELL) while it
+ * runs the sent messages that ended the wait, nested waits and spins included. */
+void queue_disarm(struct shim_context *ctx);
 void shim_wake(struct shim_context *ctx); /* any thread: wake the main thread's wait */
 /* A frame with room for `length` payload bytes (recycled when possible), or NULL. */
 struct frame *frame_new(struct shim_context *ctx, uint32_t length);

@@ -162,6 +162,7 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
          * the wait at once, so no PeekMessage is needed before it. */
         rc = MsgWaitForMultipleObjectsEx(1, &ctx->wakeEvent, slice, QS_SENDMESSAGE,
                                          MWMO_INPUTAVAILABLE);
+        queue_disarm(ctx);
         if (rc == WAIT_OBJECT_0 + 1) {
             service_sent_messages(ctx);
         } else if (rc == WAIT_FAILED) {

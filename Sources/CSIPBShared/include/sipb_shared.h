@@ -20,6 +20,12 @@ static inline void sipb_store_release_u32(void *address, uint32_t value)
     __atomic_store_n((uint32_t *)address, value, __ATOMIC_RELEASE);
 }
 
+/// Stores `value` and returns what was there, atomically, with full ordering.
+static inline uint32_t sipb_exchange_u32(void *address, uint32_t value)
+{
+    return __atomic_exchange_n((uint32_t *)address, value, __ATOMIC_SEQ_CST);
+}
+
 /// A full fence: no load or store moves across it in either direction.
 static inline void sipb_fence_seq_cst(void)
 {
