@@ -95,7 +95,8 @@ final class ShimRing {
     /// Unmaps the ring and removes its file. Idempotent.
     func closeAndRemove() { mapping.close(unlink: true) }
 
-    /// The entry size of `frame`: headers and payload, rounded up to a multiple of 8.
+    /// The ring entry size of a frame with `payloadCount` payload bytes: both headers and the payload, rounded up
+    /// to a multiple of 8.
     static func entrySize(payloadCount: Int) -> Int {
         (Layout.entryHeaderSize + PipeProtocol.frameHeaderSize + payloadCount + 7) & ~7
     }

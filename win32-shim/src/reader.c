@@ -70,29 +70,31 @@ static struct frame *queue_take_locked(struct shim_context *ctx)
  * when it is its turn (ring.c), else the pipe queue's head. A DOORBELL only
  * says "look at the ring" and is dropped here. With `arm`, an empty result
  * means the main thread may block: the ring is told so (sleeping) before it
- * is looked at a last time, and the reader before the queue is found empty. */
+ * is looked at a last time, and the reader before the queue is found empty.
+ * The flag is cleared again whenever a frame comes out (and by queue_disarm
+ * after the wait), so the host rings only a thread that may be asleep. */
 static struct frame *pop_next(struct shim_context *ctx, int arm)
 {
     struct frame *f;
 
     for (;;) {
-        ring_set_sleeping(ctx, 0);
         f = ring_take(ctx);
-        if (f)
-            return f;
-        if (arm && ctx->ringBase && !ctx->ringBroken) {
+        if (f == NULL && arm && ctx->ringBase && !ctx->ringBroken) {
             ring_set_sleeping(ctx, 1);
             f = ring_take(ctx);
-            if (f) {
-                ring_set_sleeping(ctx, 0);
-                return f;
-            }
+        }
+        if (f) {
+            ring_set_sleeping(ctx, 0);
+            return f;
         }
         EnterCriticalSection(&ctx->queueLock);
         f = queue_take_locked(ctx);
         ctx->mainWaiting = arm && f == NULL;
         LeaveCriticalSection(&ctx->queueLock);
-        if (f == NULL || f->kind != FRAME_DATA)
+        if (f == NULL)
+            return NULL;
+        ring_set_sleeping(ctx, 0);
+        if (f->kind != FRAME_DATA)
             return f;
         if (f->type == SIPB_T_DOORBELL && f->tag == 0 && f->length == 0 && ctx->ringBase) {
             frame_free(f); /* its work is the ring look at the top of the loop */

@@ -18,8 +18,9 @@
  * wake-up: SetEvent, the wineserver's wake of the blocked thread and the
  * thread's return to user space were most of the time the host's answer took
  * to get back, and an answer in the ring does not need the reader thread's
- * wake-up either (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait for the spin
- * to end, so it is kept short, and it is off on a single processor.
+ * wake-up either (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait
+ * for the spin to end, so it is kept short, and it is off on a single
+ * processor.
  */
 #include "shim.h"
 
@@ -89,27 +90,26 @@ void shim_spin_init(struct shim_context *ctx)
     LOG_INFO(ctx, "waits for the host spin up to %lu us first", us);
 }
 
-/* Watches the reader's queue for up to `ticks` performance-counter ticks.
- * Returns 1 as soon as a frame is queued, 0 when the time is up. The
- * unlocked look at queueHead is only a hint: the frame is then taken under
- * the lock. */
-static int spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
+/* Watches the ring and the reader's queue for up to `ticks` performance-
+ * counter ticks, and returns as soon as a frame is there. The unlocked looks
+ * are only hints: the frame is then taken by queue_pop_or_arm. */
+static void spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
 {
     LARGE_INTEGER start, now;
     unsigned i;
 
     if (ticks <= 0)
-        return 0;
+        return;
     QueryPerformanceCounter(&start);
     for (;;) {
         for (i = 0; i < 64; i++) {
             if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx))
-                return 1;
+                return;
             YieldProcessor();
         }
         QueryPerformanceCounter(&now);
         if (now.QuadPart - start.QuadPart >= ticks)
-            return 0;
+            return;
     }
 }
 
