@@ -97,6 +97,13 @@ struct BridgeWineIntegrationTests {
         #expect(try peer.finish(timeout: .seconds(20)) == .exited(0))
         let gone = try connection.sendMessage(to: peerWindow, message: msgAdd, wParam: 1, lParam: 1)
         #expect(gone.delivered == false && gone.lresult == 0)
+
+        // NULL, the handles Windows broadcasts to (HWND_BROADCAST, HWND_TOPMOST; the wineserver compares 32 bits),
+        // and handles that never were windows: not delivered, with ERROR_INVALID_WINDOW_HANDLE.
+        for raw: UInt64 in [0, 0xFFFF, 0xFFFF_FFFF, UInt64.max, 0x1_0000_FFFF, 0x7654_3210] {
+            let outcome = try connection.sendMessage(to: WindowHandle(rawValue: raw), message: msgAdd, wParam: 1, lParam: 1)
+            #expect(outcome.delivered == false && outcome.lresult == 0 && outcome.lastError == 1400, "\(raw): \(outcome)")
+        }
     }
 
     @Test("a message posted by msg-peer reaches the host's posted-message handler", .timeLimit(.minutes(2)))
@@ -240,35 +247,48 @@ struct BridgeWineIntegrationTests {
     }
 
     @Test(
-        "SIPB_SHIM_SPIN_US: default, off, or refused with a log line; nested calls from Windows unwind with each",
-        .timeLimit(.minutes(2)), arguments: [nil, "0", "25", "abc", "99999"] as [String?])
-    func shimSpinSetting(value: String?) throws {
+        "the shim's spins (SIPB_SHIM_SPIN_US, _SEND_SPIN_US, _IDLE_SPIN_US): default, set, off, or refused with a log line; nested calls both ways unwind with each",
+        .timeLimit(.minutes(2)),
+        arguments: [
+            ("SIPB_SHIM_SPIN_US", nil), ("SIPB_SHIM_SPIN_US", "0"), ("SIPB_SHIM_SPIN_US", "25"), ("SIPB_SHIM_SPIN_US", "abc"),
+            ("SIPB_SHIM_SPIN_US", "99999"), ("SIPB_SHIM_SEND_SPIN_US", "0"), ("SIPB_SHIM_SEND_SPIN_US", "7"),
+            ("SIPB_SHIM_SEND_SPIN_US", "12345678901234567890"), ("SIPB_SHIM_IDLE_SPIN_US", "0"), ("SIPB_SHIM_IDLE_SPIN_US", "33"),
+            ("SIPB_SHIM_IDLE_SPIN_US", "-5"),
+        ] as [(String, String?)])
+    func shimSpinSetting(variable: String, value: String?) throws {
         let store = CapturingLogHandler.Store()
         let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
         let connection = try BridgeWine.connect(
             shimLog: .logger(.info),
-            shimEnvironment: ["SIPB_SHIM_LOG": "info"].merging(value.map { ["SIPB_SHIM_SPIN_US": $0] } ?? [:]) { $1 },
+            shimEnvironment: ["SIPB_SHIM_LOG": "info"].merging(value.map { [variable: $0] } ?? [:]) { $1 },
             logger: logger)
         defer { connection.shutdown() }
+        // Windows → host → Windows, ten levels deep: every wait of the shim (for the host, for a window) and its main
+        // loop after host requests.
         #expect(try bounceFromWindows(connection, levels: 10, name: "sipb-spin") == "11")
         connection.shutdown()
 
-        let spinLines = store.all.filter { $0.contains("waits for the host spin up to") }
-        let refused = store.all.filter { $0.contains("SIPB_SHIM_SPIN_US=") && $0.contains("is not a number") }
-        let expected: String? =
-            switch value {
-            case "0": nil
-            case "25": "25 us"
-            default: "100 us"  // the default, also after a refused value
+        // Each spin's log line, its default, and what this case expects of it.
+        let spins: [(variable: String, line: String, fallback: Int)] = [
+            ("SIPB_SHIM_SPIN_US", "waits for the host spin first up to", 100),
+            ("SIPB_SHIM_SEND_SPIN_US", "waits for a window's answer spin first up to", 400),
+            ("SIPB_SHIM_IDLE_SPIN_US", "after a host request, watches for the next up to", 200),
+        ]
+        for spin in spins {
+            let lines = store.all.filter { $0.contains(spin.line) }
+            let refused = store.all.filter { $0.contains(spin.variable) && $0.contains("is not a number") }
+            let set = spin.variable == variable ? value.flatMap { Int($0) }.flatMap { (0...10_000).contains($0) ? $0 : nil } : nil
+            let expected = set ?? spin.fallback  // the default when unset or refused
+            if ProcessInfo.processInfo.activeProcessorCount < 2 {
+                #expect(lines.isEmpty, "no spin on one processor: \(lines)")
+            } else if expected == 0 {
+                #expect(lines.isEmpty, "\(spin.variable): \(lines)")
+            } else {
+                #expect(lines.count == 1 && lines[0].contains("up to \(expected) us"), "\(spin.variable): \(store.all)")
             }
-        if ProcessInfo.processInfo.activeProcessorCount < 2 {
-            #expect(spinLines.isEmpty, "no spin on one processor: \(spinLines)")
-        } else if let expected {
-            #expect(spinLines.count == 1 && spinLines[0].contains("up to \(expected)"), "\(store.all)")
-        } else {
-            #expect(spinLines.isEmpty, "\(spinLines)")
+            let wantRefused = spin.variable == variable && value != nil && set == nil
+            #expect(refused.count == (wantRefused ? 1 : 0), "\(spin.variable): \(store.all)")
         }
-        #expect(refused.count == (value == "abc" || value == "99999" ? 1 : 0), "\(store.all)")
     }
 
     @Test(

@@ -84,14 +84,19 @@ static int handshake(struct shim_context *ctx)
 static void main_loop(struct shim_context *ctx)
 {
     struct frame *f;
-    int peek = 1;
+    int peek = 1, idleSpin = 0;
     MSG msg;
     DWORD rc;
 
     while (!ctx->quit) {
+        if (idleSpin && ctx->idleSpinTicks > 0 && !peek) {
+            idleSpin = 0;
+            shim_spin_for_frame(ctx, ctx->idleSpinTicks);
+        }
         f = peek ? queue_pop(ctx) : queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
+            idleSpin = 1;
             continue;
         }
         if (peek) {

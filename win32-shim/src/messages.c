@@ -80,7 +80,15 @@ static enum send_result send_and_wait(struct shim_context *ctx, uint32_t tag, co
 
     *lresult = 0;
     *lastError = 0;
-    if (hwnd == NULL || !IsWindow(hwnd)) {
+    /* No IsWindow() first: for another process's window that is a wineserver
+     * request, and SendMessageCallbackW fails on a handle that is not a
+     * window anyway (checked below). Only the handles it would broadcast to
+     * (HWND_BROADCAST, HWND_TOPMOST; the wineserver compares 32 bits) and
+     * NULL are refused here. */
+    switch ((uint32_t)(ULONG_PTR)hwnd) {
+    case 0:
+    case 0xFFFFu:
+    case 0xFFFFFFFFu:
         *lastError = ERROR_INVALID_WINDOW_HANDLE;
         return SEND_NOT_DELIVERED;
     }
@@ -93,15 +101,17 @@ static enum send_result send_and_wait(struct shim_context *ctx, uint32_t tag, co
     LOG_DEBUG(ctx, "%s tag %u: 0x%x to %p (depth %u)", request, tag, msg, (void *)hwnd,
               ctx->nestDepth);
     if (!SendMessageCallbackW(hwnd, msg, wParam, lParam, send_completed, (ULONG_PTR)st)) {
-        err = shim_log_win32(ctx, "SendMessageCallbackW", GetLastError());
+        err = GetLastError();
         free(st); /* the completion will never run */
         if (!IsWindow(hwnd)) {
-            *lastError = err;
+            *lastError = err ? err : ERROR_INVALID_WINDOW_HANDLE;
             return SEND_NOT_DELIVERED;
         }
+        shim_log_win32(ctx, "SendMessageCallbackW", err);
         reply_win32(ctx, tag, err, "SendMessageCallbackW");
         return SEND_REPLIED;
     }
+    shim_spin_for_send(ctx, send_state_done, st);
     r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd, 0);
     switch (r) {
     case WAIT_DONE:

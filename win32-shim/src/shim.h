@@ -170,6 +170,8 @@ struct shim_context {
 
     /* events to the host */
     LONGLONG spinTicks; /* how long a wait for a REPLY spins first (shim_spin_init) */
+    LONGLONG sendSpinTicks; /* how long a wait for a window's answer spins first */
+    LONGLONG idleSpinTicks; /* how long the idle main loop spins after a host frame */
     uint32_t nextEventTag;
     struct event_wait *waits; /* innermost first */
     unsigned nestDepth;       /* host requests currently executing */
@@ -274,8 +276,15 @@ typedef int (*wait_done_fn)(void *arg);
  * again after each frame it processed. */
 enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
                            DWORD timeoutMs, HWND watch, LONGLONG spinTicks);
-/* Reads SIPB_SHIM_SPIN_US into ctx->spinTicks (0 on one processor). */
+/* Reads SIPB_SHIM_SPIN_US into ctx->spinTicks and SIPB_SHIM_SEND_SPIN_US
+ * into ctx->sendSpinTicks (0 on one processor). */
 void shim_spin_init(struct shim_context *ctx);
+/* Before shim_wait for an outgoing SendMessageCallbackW: polls for its
+ * completion up to ctx->sendSpinTicks, stopping at a host frame. */
+void shim_spin_for_send(struct shim_context *ctx, wait_done_fn done, void *arg);
+/* Watches the ring and the reader's queue for up to `ticks`; returns as soon
+ * as a host frame is there (it is not taken). */
+void shim_spin_for_frame(struct shim_context *ctx, LONGLONG ticks);
 void shim_process_frame(struct shim_context *ctx, struct frame *f);
 void shim_dispatch_posted(struct shim_context *ctx, MSG *msg);
 /* Sends an EV_* frame built in `b` with a fresh tag and waits for the

@@ -21,6 +21,15 @@
  * wake-up either (docs/BENCHMARKS.md, Findings 8). Messages sent to us wait
  * for the spin to end, so it is kept short, and it is off on a single
  * processor.
+ *
+ * Two more spins (Findings 9): a wait for a Windows window's answer to our
+ * SendMessageCallbackW first polls for it with PeekMessage, as SOUI's
+ * clients do (SIPB_SHIM_SEND_SPIN_US, default 400 us), and the idle main
+ * loop watches the ring for a while after each host request before it
+ * blocks (SIPB_SHIM_IDLE_SPIN_US, default 200 us, main.c), so that a host
+ * making calls one after another finds the shim awake. On this project's
+ * virtual machines a blocked thread is woken by an interrupt to a halted
+ * virtual processor, which costs far more than the spin.
  */
 #include "shim.h"
 
@@ -63,37 +72,59 @@ static void service_sent_messages(struct shim_context *ctx)
 /* ---------------------------------------------------------- the spin */
 
 #define SPIN_US_DEFAULT 100u
+#define SEND_SPIN_US_DEFAULT 400u
+#define IDLE_SPIN_US_DEFAULT 200u
 #define SPIN_US_MAX 10000u
 
-void shim_spin_init(struct shim_context *ctx)
+/* Reads a spin setting of up to SPIN_US_MAX microseconds from `name`, and
+ * returns it in performance-counter ticks (0 when off, on one processor, or
+ * without a counter). A bad value is refused with a log line; a spin that is
+ * on is said in one ("<what> up to N us"). */
+static LONGLONG spin_setting(struct shim_context *ctx, const char *name, unsigned long fallback,
+                             const char *what)
 {
     char value[16];
     DWORD n;
-    unsigned long us = SPIN_US_DEFAULT;
+    unsigned long us = fallback;
     LARGE_INTEGER freq;
 
-    n = GetEnvironmentVariableA("SIPB_SHIM_SPIN_US", value, sizeof value);
-    if (n > 0 && n < sizeof value) {
+    n = GetEnvironmentVariableA(name, value, sizeof value);
+    if (n >= sizeof value) {
+        LOG_ERROR(ctx, "%s is not a number of microseconds up to %u; using %lu", name, SPIN_US_MAX,
+                  fallback);
+    } else if (n > 0) {
         char *end;
         us = strtoul(value, &end, 10);
         if (end == value || *end != '\0' || us > SPIN_US_MAX) {
-            LOG_ERROR(ctx, "SIPB_SHIM_SPIN_US=%s is not a number of microseconds up to %u; using %u",
-                      value, SPIN_US_MAX, SPIN_US_DEFAULT);
-            us = SPIN_US_DEFAULT;
+            LOG_ERROR(ctx, "%s=%s is not a number of microseconds up to %u; using %lu", name, value,
+                      SPIN_US_MAX, fallback);
+            us = fallback;
         }
     }
-    ctx->spinTicks = 0;
     if (us == 0 || GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) < 2 ||
         !QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
-        return; /* spinning on one processor only delays the host it waits for */
-    ctx->spinTicks = (LONGLONG)(((unsigned long long)freq.QuadPart * us + 999999u) / 1000000u);
-    LOG_INFO(ctx, "waits for the host spin up to %lu us first", us);
+        return 0; /* spinning on one processor only delays the peer it waits for */
+    LOG_INFO(ctx, "%s up to %lu us", what, us);
+    return (LONGLONG)(((unsigned long long)freq.QuadPart * us + 999999u) / 1000000u);
+}
+
+/* Three spins, each of which keeps a thread (and its processor) awake for a
+ * short while instead of blocking and being woken through the wineserver:
+ * docs/BENCHMARKS.md, Findings 8 and 9. */
+void shim_spin_init(struct shim_context *ctx)
+{
+    ctx->spinTicks = spin_setting(ctx, "SIPB_SHIM_SPIN_US", SPIN_US_DEFAULT,
+                                  "waits for the host spin first");
+    ctx->sendSpinTicks = spin_setting(ctx, "SIPB_SHIM_SEND_SPIN_US", SEND_SPIN_US_DEFAULT,
+                                      "waits for a window's answer spin first");
+    ctx->idleSpinTicks = spin_setting(ctx, "SIPB_SHIM_IDLE_SPIN_US", IDLE_SPIN_US_DEFAULT,
+                                      "after a host request, watches for the next");
 }
 
 /* Watches the ring and the reader's queue for up to `ticks` performance-
  * counter ticks, and returns as soon as a frame is there. The unlocked looks
  * are only hints: the frame is then taken by queue_pop_or_arm. */
-static void spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
+void shim_spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
 {
     LARGE_INTEGER start, now;
     unsigned i;
@@ -107,6 +138,29 @@ static void spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
                 return;
             YieldProcessor();
         }
+        QueryPerformanceCounter(&now);
+        if (now.QuadPart - start.QuadPart >= ticks)
+            return;
+    }
+}
+
+/* The wait for a Windows window's answer to our SendMessageCallbackW, first
+ * part: for up to ctx->sendSpinTicks, keep asking for sent messages (the
+ * completion is one) as SOUI's own clients do, instead of blocking and being
+ * woken by the wineserver. Stops early when a host frame comes (shim_wait
+ * then takes it) or when we are leaving. */
+void shim_spin_for_send(struct shim_context *ctx, wait_done_fn done, void *arg)
+{
+    LARGE_INTEGER start, now;
+    LONGLONG ticks = ctx->sendSpinTicks;
+
+    if (ticks <= 0)
+        return;
+    QueryPerformanceCounter(&start);
+    while (!done(arg) && !ctx->quit) {
+        if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx))
+            return;
+        service_sent_messages(ctx);
         QueryPerformanceCounter(&now);
         if (now.QuadPart - start.QuadPart >= ticks)
             return;
@@ -144,7 +198,7 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
          * since the last frame); when there are none, tell the reader we wait. */
         if (spin) {
             spin = 0;
-            spin_for_frame(ctx, spinTicks);
+            shim_spin_for_frame(ctx, spinTicks);
         }
         f = queue_pop_or_arm(ctx);
         if (f) {
