@@ -9,7 +9,7 @@
 #define SIPC_DEMO_COMMON_H
 
 #include "sipc.h"
-#include "sipb_tool.h" /* sipb_now_ms: the clock */
+#include "sipb_tool.h" /* sipb_now_ms: the clock; sipb_format_line */
 
 #include <windows.h>
 #include <stdarg.h>
@@ -110,17 +110,13 @@ static inline void demo_emit(const char *fmt, ...)
 {
     char buf[8192];
     va_list ap;
-    int n;
+    size_t n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    n = sipb_format_line(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    demo_write_utf8(buf, (size_t)n);
+    if (n > 0)
+        demo_write_utf8(buf, n);
 }
 
 /* Library log lines go to stderr, prefixed with the program name. */

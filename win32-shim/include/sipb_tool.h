@@ -1,6 +1,7 @@
 /*
  * sipb_tool.h - what the Windows test, bench and demo programs share (header-only).
- * sipb_emit writes one `key=value` line on standard output, formatted,
+ * sipb_format_line formats one output line with its newline (cut to the
+ * buffer); sipb_emit writes one `key=value` line on standard output, formatted,
  * with its newline, in one WriteFile (no C runtime buffering, no CRLF
  * translation), so the reading test sees whole lines as soon as they are
  * written; a line is cut at 4 KiB. sipb_now_ms is QueryPerformanceCounter in
@@ -17,23 +18,33 @@
 #include <stdio.h>
 #include <wchar.h>
 
+/* Formats one line into buf (vsnprintf), cut to size - 2 bytes, and adds
+ * the newline. Returns its length with the newline, or 0 on a format error. */
+static inline size_t sipb_format_line(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size - 1, fmt, ap);
+
+    if (n < 0)
+        return 0;
+    if ((size_t)n > size - 2)
+        n = (int)(size - 2);
+    buf[n++] = '\n';
+    return (size_t)n;
+}
+
 static inline void sipb_emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
 static inline void sipb_emit(const char *fmt, ...)
 {
     char buf[4096];
     va_list ap;
-    int n;
+    size_t n;
     DWORD done;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    n = sipb_format_line(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
+    if (n > 0)
+        WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
 }
 
 static inline double sipb_now_ms(void)

@@ -89,7 +89,7 @@ static void main_loop(struct shim_context *ctx)
     DWORD rc;
 
     while (!ctx->quit) {
-        if (idleSpin && ctx->idleSpinTicks > 0 && !peek) {
+        if (idleSpin && !peek) {
             idleSpin = 0;
             shim_spin_for_frame(ctx, ctx->idleSpinTicks);
         }

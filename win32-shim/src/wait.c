@@ -121,6 +121,13 @@ void shim_spin_init(struct shim_context *ctx)
                                       "after a host request, watches for the next");
 }
 
+/* A host frame is waiting: in the reader's queue or in the ring. An unlocked
+ * look, only a hint: the frame is then taken by queue_pop_or_arm. */
+static int host_frame_waiting(struct shim_context *ctx)
+{
+    return __atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx);
+}
+
 /* Watches the ring and the reader's queue for up to `ticks` performance-
  * counter ticks, and returns as soon as a frame is there. The unlocked looks
  * are only hints: the frame is then taken by queue_pop_or_arm. */
@@ -134,7 +141,7 @@ void shim_spin_for_frame(struct shim_context *ctx, LONGLONG ticks)
     QueryPerformanceCounter(&start);
     for (;;) {
         for (i = 0; i < 64; i++) {
-            if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx))
+            if (host_frame_waiting(ctx))
                 return;
             YieldProcessor();
         }
@@ -158,7 +165,7 @@ void shim_spin_for_send(struct shim_context *ctx, wait_done_fn done, void *arg)
         return;
     QueryPerformanceCounter(&start);
     while (!done(arg) && !ctx->quit) {
-        if (__atomic_load_n(&ctx->queueHead, __ATOMIC_ACQUIRE) != NULL || ring_pending(ctx))
+        if (host_frame_waiting(ctx))
             return;
         service_sent_messages(ctx);
         QueryPerformanceCounter(&now);

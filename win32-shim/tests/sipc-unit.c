@@ -9,6 +9,7 @@
  */
 #include "sipc.h"
 #include "sipc_demo_protocol.h"
+#include "sipb_tool.h" /* sipb_emit */
 #include "test_protocol.h"
 
 #include <stdarg.h>
@@ -17,31 +18,12 @@
 
 static int g_failures;
 
-static void emit(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    DWORD done;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (n > (int)sizeof(buf) - 2)
-        n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)n, &done, NULL);
-}
-
 static int g_bad; /* failures inside the current test */
 
 #define EXPECT(cond)                                                       \
     do {                                                                   \
         if (!(cond)) {                                                     \
-            emit("detail=%s:%d: %s", __FILE__, __LINE__, #cond);           \
+            sipb_emit("detail=%s:%d: %s", __FILE__, __LINE__, #cond);           \
             g_bad++;                                                       \
         }                                                                  \
     } while (0)
@@ -49,7 +31,7 @@ static int g_bad; /* failures inside the current test */
     do {                                                                   \
         sipc_status st__ = (expr);                                         \
         if (st__ != (want)) {                                              \
-            emit("detail=%s:%d: %s -> %s, expected %s", __FILE__, __LINE__, \
+            sipb_emit("detail=%s:%d: %s -> %s, expected %s", __FILE__, __LINE__, \
                  #expr, sipc_status_name(st__), sipc_status_name(want));   \
             g_bad++;                                                       \
         }                                                                  \
@@ -57,7 +39,7 @@ static int g_bad; /* failures inside the current test */
 
 static void finish(const char *name)
 {
-    emit("test=%s result=%s", name, g_bad ? "fail" : "ok");
+    sipb_emit("test=%s result=%s", name, g_bad ? "fail" : "ok");
     if (g_bad)
         g_failures++;
     g_bad = 0;
@@ -542,7 +524,7 @@ static void test_dead_peer(void)
             DispatchMessageW(&msg);
     }
     EXPECT(l.srv.count == 0);
-    emit("dead_client_detect_ms=%lu", (unsigned long)(GetTickCount() - t0));
+    sipb_emit("dead_client_detect_ms=%lu", (unsigned long)(GetTickCount() - t0));
     l.cli.local = client;
     l.cli.owns_local = false;
     /* calling a destroyed connection window fails cleanly */
@@ -560,6 +542,6 @@ int main(void)
     test_nesting();
     test_hostile();
     test_dead_peer();
-    emit("unit=%s", g_failures ? "fail" : "ok");
+    sipb_emit("unit=%s", g_failures ? "fail" : "ok");
     return g_failures ? 1 : 0;
 }
