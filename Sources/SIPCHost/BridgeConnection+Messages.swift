@@ -362,7 +362,8 @@ extension BridgeConnection {
         try environment.ensurePrefix(logger: logger)
         try environment.ensureWineserver(logger: logger)
         let transport = try PipeTransport.launch(
-            shim: shim, environment: environment, shimLog: shimLog, useRing: configuration.useRing, logger: logger)
+            shim: shim, environment: environment, shimLog: shimLog, useRing: configuration.useRing,
+            useUpload: configuration.useUpload, logger: logger)
         return try BridgeConnection(transport: transport, configuration: configuration, logger: logger)
     }
 }

@@ -54,6 +54,10 @@ public final class BridgeConnection {
         /// ring (frames to the shim through shared memory when they fit, docs/PROTOCOL.md "The ring"). On unless
         /// the environment variable `SIPB_RING` is `0`.
         public var useRing: Bool = PipeTransport.ringWantedByEnvironment
+        /// Whether ``BridgeConnection/launch(shim:environment:configuration:shimLog:logger:)`` gives the shim an
+        /// upload area (the bytes of a `WM_COPYDATA` of 4 KiB or more to a host window come through shared memory,
+        /// docs/PROTOCOL.md "The upload area"). On unless the environment variable `SIPB_UPLOAD` is `0`.
+        public var useUpload: Bool = PipeTransport.uploadWantedByEnvironment
         /// Creates the default configuration.
         public init() {}
     }
@@ -90,6 +94,9 @@ public final class BridgeConnection {
 
     /// Whether frames to the shim go through its ring when they fit (a ``PipeTransport`` whose shim reads it).
     public var usesRing: Bool { (transport as? PipeTransport)?.usesRing ?? false }
+    /// Whether the shim puts the bytes of large `WM_COPYDATA` in the upload area (docs/PROTOCOL.md, "The upload
+    /// area").
+    public var usesUploadArea: Bool { (transport as? PipeTransport)?.usesUploadArea ?? false }
     /// The configuration in force.
     public let configuration: Configuration
     /// What the shim said in its `HELLO` (its Windows process id and version).
@@ -104,6 +111,8 @@ public final class BridgeConnection {
     private var depth = 0
     private var messageHandlers: [MessageKey: MessageHandler] = [:]
     private var copyDataHandlers: [WindowHandle: CopyDataHandler] = [:]
+    /// Where the bytes of the last `EV_COPYDATA_UPLOADED` went, kept for the next one (call-loop thread only).
+    private var uploadBuffer: [UInt8] = []
     private var postedHandlers: [WindowHandle: PostedMessageHandler] = [:]
 
     private struct MessageKey: Hashable {
@@ -360,6 +369,26 @@ public final class BridgeConnection {
             let copy = try Pipe.CopyDataEvent(taking: payload)
             answer(tag: tag, what: "WM_COPYDATA") {
                 copyDataHandlers[copy.hwnd].map { handler in { try handler(self, copy) } }
+            }
+        case .eventCopyDataUploaded:
+            guard frame.tag != 0 else {
+                throw .unexpectedFrame(type: frame.type, tag: 0, why: "EV_COPYDATA_UPLOADED needs a non-zero tag")
+            }
+            let uploaded = try Pipe.CopyDataUploadedEvent(decoding: frame.payload, frame: frame.type)
+            // The bytes go into a buffer kept from the last time (moved out, so it is ours alone unless a
+            // handler kept its data): no fresh megabytes to fault in.
+            var data = uploadBuffer
+            uploadBuffer = []
+            try transport.takeUpload(length: uploaded.length, into: &data)
+            var copy: Pipe.CopyDataEvent? = Pipe.CopyDataEvent(
+                hwnd: uploaded.hwnd, sender: uploaded.sender, dwData: uploaded.dwData, data: data)
+            data = []
+            answer(tag: frame.tag, what: "WM_COPYDATA") {
+                copyDataHandlers[uploaded.hwnd].map { handler in { try handler(self, copy!) } }
+            }
+            // Back for the next one; a handler that kept its `data` keeps it (the next fill copies on write).
+            if let kept = copy.take()?.data, kept.capacity <= ShimUpload.Layout.maxCapacity {
+                uploadBuffer = kept
             }
         case .goodbye:
             let goodbye = try Pipe.ReasonText(decoding: frame.payload, frame: frame.type)

@@ -33,6 +33,19 @@ public protocol BridgeTransport: AnyObject {
 
     /// Ends the shim by force (SIGKILL for a process). An `exited` event follows. Idempotent.
     func terminate()
+
+    /// Copies the bytes of an `EV_COPYDATA_UPLOADED` frame out of the shim → host upload area into `bytes`
+    /// (replacing its contents) and gives the area back to the shim. Called by the call loop's thread only.
+    /// The default has no upload area and throws.
+    /// - Throws: ``PipeProtocolError`` when there is no upload area, `length` is over its capacity, or the shim
+    ///   had not claimed it.
+    func takeUpload(length: UInt32, into bytes: inout [UInt8]) throws(PipeProtocolError)
+}
+
+extension BridgeTransport {
+    public func takeUpload(length: UInt32, into bytes: inout [UInt8]) throws(PipeProtocolError) {
+        throw .unexpectedFrame(type: .eventCopyDataUploaded, tag: 0, why: "the shim has no upload area")
+    }
 }
 
 /// A thread-safe queue of transport events with a blocking, deadline-bounded take.

@@ -69,8 +69,9 @@ public enum Pipe {
         public var minor: UInt16
         /// The shim's Windows process id.
         public var processId: UInt32
-        /// Flags: `SIPB_HELLO_RING` (bit 0) when the shim reads the host → shim ring (``ShimRing``); the other
-        /// bits are 0.
+        /// Flags: `SIPB_HELLO_RING` (bit 0) when the shim reads the host → shim ring (``ShimRing``),
+        /// `SIPB_HELLO_UPLOAD` (bit 1) when it puts large `WM_COPYDATA` bytes in the upload area
+        /// (``ShimUpload``); the other bits are 0.
         public var flags: UInt32
         /// Creates a `HELLO` payload.
         public init(
@@ -887,6 +888,32 @@ public enum Pipe {
         public func write(to w: inout PayloadWriter) {
             w.writeU64(hwnd.rawValue); w.writeU32(message); w.writeU32(kind.rawValue); w.writeU64(wParam);
             w.writeU64(lParam)
+        }
+    }
+
+    /// `EV_COPYDATA_UPLOADED`: `u64 hwnd, u64 wParam (sender HWND), u64 dwData, u32 length`; the bytes are the
+    /// upload area's first `length` data bytes (``ShimUpload``).
+    public struct CopyDataUploadedEvent: PipePayload, InfalliblePipePayload {
+        /// The host window that received `WM_COPYDATA`.
+        public var hwnd: WindowHandle
+        /// The sender window (`WPARAM`).
+        public var sender: WindowHandle
+        /// `COPYDATASTRUCT.dwData`.
+        public var dwData: UInt64
+        /// How many bytes the upload area holds (checked against its capacity when they are taken).
+        public var length: UInt32
+        /// Creates the event.
+        public init(hwnd: WindowHandle, sender: WindowHandle, dwData: UInt64, length: UInt32) {
+            (self.hwnd, self.sender, self.dwData, self.length) = (hwnd, sender, dwData, length)
+        }
+        public init(reading r: inout PayloadReader) throws(PipeProtocolError) {
+            hwnd = WindowHandle(rawValue: try r.readU64("hwnd"))
+            sender = WindowHandle(rawValue: try r.readU64("wParam"))
+            dwData = try r.readU64("dwData")
+            length = try r.readU32("length")
+        }
+        public func write(to w: inout PayloadWriter) {
+            w.writeU64(hwnd.rawValue); w.writeU64(sender.rawValue); w.writeU64(dwData); w.writeU32(length)
         }
     }
 

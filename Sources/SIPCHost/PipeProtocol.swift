@@ -8,8 +8,9 @@ public enum PipeProtocol {
     /// `SIPB_VERSION_MAJOR`: peers with different major versions refuse each other.
     public static let versionMajor: UInt16 = 1
     /// `SIPB_VERSION_MINOR`: informational; minor versions are compatible (1.1 added the ring: `HELLO` flags,
-    /// `DOORBELL`; a 1.0 peer never sets or sends them, and a ring is used only when both sides take part).
-    public static let versionMinor: UInt16 = 1
+    /// `DOORBELL`; 1.2 the upload area: `EV_COPYDATA_UPLOADED`. An older peer never sets or sends them, and ring
+    /// and upload area are used only when both sides take part).
+    public static let versionMinor: UInt16 = 2
 
     /// `SIPB_FRAME_PREFIX`: the size of the leading `u32 size` field.
     public static let framePrefixSize = 4
@@ -56,6 +57,7 @@ public enum PipeProtocol {
         + ReasonCode.known.map { ("SIPB_E_\($0.name)", UInt64($0.rawValue)) }
         + [("SIPB_HWND_MESSAGE", WindowHandle.message.rawValue)]
         + ShimRing.Layout.cConstants
+        + ShimUpload.Layout.cConstants
 }
 
 /// A frame's `u16 type` (`SIPB_T_*`). Unknown values are representable, so a received frame of a type this
@@ -116,6 +118,9 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let eventMessage = FrameType(rawValue: 0x0200)
     /// `SIPB_T_EV_COPYDATA`: shim → host, tag ≠ 0.
     public static let eventCopyData = FrameType(rawValue: 0x0201)
+    /// `SIPB_T_EV_COPYDATA_UPLOADED` (protocol 1.2): shim → host, tag ≠ 0; `EV_COPYDATA` whose bytes are in the
+    /// upload area (``ShimUpload``).
+    public static let eventCopyDataUploaded = FrameType(rawValue: 0x0202)
 
     /// Every type the protocol defines, with the name it has in the C header after `SIPB_T_`.
     public static let known: [(name: String, rawValue: UInt16)] = [
@@ -131,6 +136,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
         ("CLOSE_HANDLE", closeHandle.rawValue), ("GET_PROCESS_IMAGE", getProcessImage.rawValue),
         ("CALL_MAPPED", callMapped.rawValue),
         ("EV_MESSAGE", eventMessage.rawValue), ("EV_COPYDATA", eventCopyData.rawValue),
+        ("EV_COPYDATA_UPLOADED", eventCopyDataUploaded.rawValue),
     ]
 
     /// True for the host → shim request types (`0x0100`…`0x01FF`).

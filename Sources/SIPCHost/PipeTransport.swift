@@ -46,8 +46,14 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     private var pipeFramesSent: UInt32 = 0
     // Guarded by `receiveLock`, like `reader`.
     private var helloSeen = false
+    /// The shim → host upload area, until the shim's `HELLO` says whether it uses it (then kept, or closed).
+    private var upload: ShimUpload?
+    /// Whether the shim's `HELLO` had `SIPB_HELLO_UPLOAD` (and we offered an area).
+    private var uploadActive = false
     /// The ring's file name under `/dev/shm` (removed once the shim's `HELLO` came), for tests.
     let ringFileName: String?
+    /// The upload area's file name under `/dev/shm` (removed once the shim's `HELLO` came), for tests.
+    let uploadFileName: String?
     // Guarded by `receiveLock`: the state of the receiving side, touched only by `receive` and `deinit`.
     private let receiveLock = NSLock()
     private var reader: PipeReader
@@ -62,17 +68,19 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         process: ChildProcess, inputFD: Int32, outputFD: Int32,
         logger: Logger = Logger(label: "sipb.transport", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.init(process: process, inputFD: inputFD, outputFD: outputFD, ring: nil, logger: logger)
+        self.init(process: process, inputFD: inputFD, outputFD: outputFD, ring: nil, upload: nil, logger: logger)
     }
 
-    /// Prepares to talk to the shim, with the ring the shim was told about (`SIPB_SHIM_RING`); the transport
-    /// owns the ring and removes its file.
-    init(process: ChildProcess, inputFD: Int32, outputFD: Int32, ring: ShimRing?, logger: Logger) {
+    /// Prepares to talk to the shim, with the ring (`SIPB_SHIM_RING`) and the upload area (`SIPB_SHIM_UPLOAD`)
+    /// the shim was told about; the transport owns them and removes their files.
+    init(process: ChildProcess, inputFD: Int32, outputFD: Int32, ring: ShimRing?, upload: ShimUpload?, logger: Logger) {
         self.process = process
         self.inputFD = inputFD
         self.logger = logger
         self.ring = ring
         ringFileName = ring?.fileName
+        self.upload = upload
+        uploadFileName = upload?.fileName
         reader = PipeReader(fd: outputFD, process: process, logger: logger)
     }
 
@@ -80,10 +88,34 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         closeOutput()
         reader.release()
         ring?.closeAndRemove()
+        upload?.closeAndRemove()
     }
 
     /// Whether launches give the shim a ring by default: unless the environment variable `SIPB_RING` is `0`.
     public static var ringWantedByEnvironment: Bool { ProcessInfo.processInfo.environment["SIPB_RING"] != "0" }
+
+    /// Whether launches give the shim an upload area by default: unless the environment variable `SIPB_UPLOAD`
+    /// is `0`.
+    public static var uploadWantedByEnvironment: Bool { ProcessInfo.processInfo.environment["SIPB_UPLOAD"] != "0" }
+
+    /// Whether the shim puts large `WM_COPYDATA` bytes in the upload area rather than in the pipe.
+    public var usesUploadArea: Bool {
+        receiveLock.lock()
+        defer { receiveLock.unlock() }
+        return uploadActive
+    }
+
+    /// Copies the bytes of an `EV_COPYDATA_UPLOADED` out of the upload area and gives the area back to the shim.
+    /// - Throws: ``PipeProtocolError`` when the shim has no upload area, the length is over its capacity or the
+    ///   shim had not claimed it.
+    public func takeUpload(length: UInt32, into bytes: inout [UInt8]) throws(PipeProtocolError) {
+        receiveLock.lock()
+        defer { receiveLock.unlock() }
+        guard uploadActive, let upload else {
+            throw .unexpectedFrame(type: .eventCopyDataUploaded, tag: 0, why: "the shim has no upload area")
+        }
+        try upload.take(length: length, into: &bytes)
+    }
 
     /// Whether frames to the shim go through the ring (when they fit) rather than all through the pipe.
     public var usesRing: Bool {
@@ -148,6 +180,7 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         if !helloSeen, case .frame(let frame)? = event, frame.type == .hello {
             helloSeen = true
             settleRing(hello: frame)
+            settleUpload(hello: frame)
         }
         return event
     }
@@ -167,6 +200,22 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
             ring.closeAndRemove()
             self.ring = nil
             logger.debug("the shim does not read the ring; every frame goes through the pipe")
+        }
+    }
+
+    /// After the shim's `HELLO`: keep the upload area if the shim uses it, else drop it; its file goes either way.
+    /// Called under `receiveLock`.
+    private func settleUpload(hello: PipeFrame) {
+        guard let upload else { return }
+        let flags = (try? Pipe.Hello(decoding: hello.payload, frame: .hello))?.flags ?? 0
+        if flags & ShimUpload.Layout.helloFlag != 0 {
+            uploadActive = true
+            upload.unlinkFile()
+            logger.debug("the shim uses the upload area", metadata: ["bytes": "\(upload.capacity)"])
+        } else {
+            upload.closeAndRemove()
+            self.upload = nil
+            logger.debug("the shim does not use the upload area; WM_COPYDATA bytes come through the pipe")
         }
     }
 

@@ -183,11 +183,15 @@ extension PipeTransport {
     ///   - useRing: Whether to give the shim a ring (in `/dev/shm`, docs/PROTOCOL.md "The ring"): frames to the
     ///     shim then go through shared memory when they fit. Without one, or when it cannot be made, all go
     ///     through the pipe. By default on, unless the environment variable `SIPB_RING` is `0`.
+    ///   - useUpload: Whether to give the shim an upload area (in `/dev/shm`, docs/PROTOCOL.md "The upload
+    ///     area"): the bytes of a large `WM_COPYDATA` to a host window then come through shared memory. By default
+    ///     on, unless the environment variable `SIPB_UPLOAD` is `0`.
     ///   - logger: Where to log.
     /// - Throws: ``BridgeError/launchFailed(_:)`` or ``BridgeError/io(operation:errno:)``.
     public static func launch(
         shim: String, environment: WineEnvironment, shimLog: ShimLogDestination = .inherit,
-        useRing: Bool = PipeTransport.ringWantedByEnvironment, logger: Logger
+        useRing: Bool = PipeTransport.ringWantedByEnvironment,
+        useUpload: Bool = PipeTransport.uploadWantedByEnvironment, logger: Logger
     ) throws(BridgeError) -> PipeTransport {
         let toShim = try makePipe()
         let fromShim: (read: Int32, write: Int32)
@@ -224,6 +228,19 @@ extension PipeTransport {
                 logger.warning("no ring for the shim; every frame goes through the pipe", metadata: ["error": "\(error)"])
             }
         }
+        // The shim → host upload area (docs/PROTOCOL.md, "The upload area").
+        var upload: ShimUpload?
+        if useUpload {
+            let name = SharedFileMapping.serverFilePrefix(pid: getpid())
+                + "upload-\(UInt32.random(in: 0...UInt32.max))-\(UInt32.random(in: 0...UInt32.max))"
+            do {
+                upload = try ShimUpload(file: name)
+                shimEnvironment.extraEnvironment["SIPB_SHIM_UPLOAD"] = name
+            } catch {
+                logger.warning(
+                    "no upload area for the shim; WM_COPYDATA bytes come through the pipe", metadata: ["error": "\(error)"])
+            }
+        }
         let process: ChildProcess
         do {
             // When the wineserver goes away, the shim's main thread ends but its stdin reader, blocked in read(),
@@ -235,6 +252,7 @@ extension PipeTransport {
             [toShim.read, toShim.write, fromShim.read, fromShim.write].forEach { close($0) }
             if let logPipe { close(logPipe.read); close(logPipe.write) }
             ring?.closeAndRemove()
+            upload?.closeAndRemove()
             throw error
         }
         close(toShim.read)
@@ -247,7 +265,8 @@ extension PipeTransport {
             thread.start()
         }
         logger.debug("started the shim", metadata: ["pid": "\(process.pid)", "shim": "\(shim)"])
-        return PipeTransport(process: process, inputFD: toShim.write, outputFD: fromShim.read, ring: ring, logger: logger)
+        return PipeTransport(
+            process: process, inputFD: toShim.write, outputFD: fromShim.read, ring: ring, upload: upload, logger: logger)
     }
 }
 

@@ -52,7 +52,7 @@ enum BridgeWine {
 
     /// Starts a shim and completes the handshake.
     static func connect(
-        maxNestingDepth: Int = 64, useRing: Bool = true, shimLog: ShimLogDestination = .inherit,
+        maxNestingDepth: Int = 64, useRing: Bool = true, useUpload: Bool = true, shimLog: ShimLogDestination = .inherit,
         shimEnvironment: [String: String] = [:],
         logger: Logger = Logger(label: "sipb.test", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws -> BridgeConnection {
@@ -60,6 +60,7 @@ enum BridgeWine {
         var configuration = BridgeConnection.Configuration()
         configuration.maxNestingDepth = maxNestingDepth
         configuration.useRing = useRing
+        configuration.useUpload = useUpload
         configuration.handshakeTimeout = .seconds(60)
         configuration.replyTimeout = .seconds(90)  // no test call should take this long: fail instead of hanging
         var environment = wine

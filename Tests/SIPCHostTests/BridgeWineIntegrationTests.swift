@@ -126,11 +126,22 @@ struct BridgeWineIntegrationTests {
     // of about 2 MiB or more (measured: 1.94 MiB arrives, 1.99 MiB hangs the sender and the receiver gets a
     // garbage posted message). 64 MiB through the pipe in both directions is `copyDataLoopback64MiB`.
     @Test(
-        "WM_COPYDATA from msg-peer to the host arrives byte-exact",
-        .timeLimit(.minutes(2)), arguments: [0, 64, 1 << 20])
-    func copyDataToHost(size: Int) throws {
-        let connection = try BridgeWine.connect()
+        "WM_COPYDATA from msg-peer to the host arrives byte-exact, from 4 KiB through the upload area when there is one",
+        .timeLimit(.minutes(2)),
+        arguments: [(0, true), (64, true), (4095, true), (4096, true), (1 << 20, true), (1 << 20, false)])
+    func copyDataToHost(size: Int, useUpload: Bool) throws {
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        let connection = try BridgeWine.connect(
+            useUpload: useUpload, shimLog: .logger(.debug), shimEnvironment: ["SIPB_SHIM_LOG": "debug"],
+            logger: logger)
         defer { connection.shutdown() }
+        #expect(connection.usesUploadArea == useUpload)
+        let uploadFile = (connection.transport as? PipeTransport)?.uploadFileName
+        #expect((uploadFile != nil) == useUpload)
+        if let uploadFile {
+            #expect(access("/dev/shm/" + uploadFile, F_OK) != 0, "the upload area's file goes once the shim has it")
+        }
         let title = BridgeWine.uniqueTitle("sipb-copy-in")
         let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [wmCopyData])
         let seed = 7
@@ -152,6 +163,52 @@ struct BridgeWineIntegrationTests {
         #expect(parseNumber("0x" + (fields["fnv1a"] ?? "")) == hostHash)
         #expect(hostHash == fnv1a(peerPattern(size: size, seed: seed)))
         #expect(received.count == 1 && received.first?.dwData == 99)
+        connection.shutdown()
+        let way = useUpload && size >= 4096 ? "bytes in the upload area" : "bytes through the pipe"
+        #expect(
+            store.all.contains { $0.contains("WM_COPYDATA of \(size) bytes to ") && $0.contains(way) },
+            "\(store.all.filter { $0.contains("WM_COPYDATA") })")
+    }
+
+    @Test(
+        "a WM_COPYDATA that comes while the host has not taken the upload area's bytes goes through the pipe",
+        .timeLimit(.minutes(2)))
+    func copyDataUploadBusy() throws {
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        let connection = try BridgeWine.connect(
+            shimLog: .logger(.debug), shimEnvironment: ["SIPB_SHIM_LOG": "debug"], logger: logger)
+        defer { connection.shutdown() }
+        let title = BridgeWine.uniqueTitle("sipb-copy-busy")
+        let window = try connection.createWindow(className: "SipbHostTest", title: title, relaying: [wmCopyData])
+        var hashes: [UInt64: UInt64] = [:]  // dwData → hash of what arrived
+        connection.onCopyData(to: window.hwnd) { _, copy in
+            hashes[copy.dwData] = fnv1a(copy.data)
+            return Int64(copy.data.count)
+        }
+        // Two senders while the host serves nothing: the first one's bytes stay in the area (the host has not
+        // read its frame), so the shim, serving the second one inside its wait, must use the pipe.
+        let sizes: [UInt64: Int] = [1: 300_000, 2: 200_000]
+        let peers = try sizes.keys.sorted().map { dwData in
+            try MsgPeer(["copydata", title, "\(dwData)", "\(sizes[dwData]!)", "\(dwData)"])
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        func relayed() -> [String] { store.all.filter { $0.contains("WM_COPYDATA of ") && $0.contains(": bytes ") } }
+        while relayed().count < 2 && ContinuousClock.now < deadline { usleep(20_000) }
+        let lines = relayed()
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.filter { $0.contains("bytes in the upload area") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.contains("bytes through the pipe") }.count == 1, "\(lines)")
+        for peer in peers { try peer.finish(timeout: .seconds(120), serving: connection) }
+        for (dwData, size) in sizes {
+            #expect(hashes[dwData] == fnv1a(peerPattern(size: size, seed: Int(dwData))), "dwData \(dwData)")
+        }
+        // The area is free again: the next one goes through it.
+        let peer = try MsgPeer(["copydata", title, "3", "100000", "3"])
+        try peer.finish(timeout: .seconds(120), serving: connection)
+        #expect(hashes[3] == fnv1a(peerPattern(size: 100_000, seed: 3)))
+        connection.shutdown()
+        #expect(store.all.contains { $0.contains("WM_COPYDATA of 100000 bytes to ") && $0.contains("upload area") })
     }
 
     @Test(

@@ -24,7 +24,7 @@
 /* Handshake */
 #define SIPB_MAGIC 0x42504953u /* "SIPB" read as a little-endian u32 */
 #define SIPB_VERSION_MAJOR 1
-#define SIPB_VERSION_MINOR 1 /* 1.1: the ring (HELLO flags, DOORBELL) */
+#define SIPB_VERSION_MINOR 2 /* 1.1: the ring (HELLO flags, DOORBELL); 1.2: the upload area */
 
 /* Framing limits */
 #define SIPB_FRAME_PREFIX 4       /* the u32 size field */
@@ -65,6 +65,7 @@
 /* Shim -> host events */
 #define SIPB_T_EV_MESSAGE 0x0200  /* tag != 0 when sent (answer: i64 LRESULT), 0 when posted */
 #define SIPB_T_EV_COPYDATA 0x0201 /* tag != 0; answer: i64 LRESULT */
+#define SIPB_T_EV_COPYDATA_UPLOADED 0x0202 /* as EV_COPYDATA, the bytes in the upload area (1.2) */
 
 /* REPLY status (first u32 of a REPLY payload) */
 #define SIPB_S_OK 0
@@ -118,5 +119,26 @@
  * Entries start at offsets that are multiples of 8 and may wrap around the
  * end of the data area. */
 #define SIPB_RING_ENTRY_HEADER 8
+
+/* ------------------------------------------------------------------------
+ * The shim -> host upload area (docs/PROTOCOL.md, "The upload area";
+ * protocol 1.2). The host creates another file under /dev/shm and names it
+ * in SIPB_SHIM_UPLOAD; once the shim's HELLO says SIPB_HELLO_UPLOAD, the shim
+ * may put the bytes of a WM_COPYDATA there and send EV_COPYDATA_UPLOADED
+ * (u64 hwnd, u64 wParam, u64 dwData, u32 length: the fields of EV_COPYDATA
+ * without the bytes, which are the area's first `length` data bytes).
+ * `busy` is the area's owner: the shim changes it from 0 to 1 before it
+ * fills the area, the host from 1 to 0 once it has copied the bytes out.
+ * All fields are little-endian u32.
+ */
+#define SIPB_HELLO_UPLOAD 0x00000002u  /* HELLO's last field: the shim uses the upload area */
+#define SIPB_UPLOAD_MAGIC 0x50555053u  /* "SPUP" */
+#define SIPB_UPLOAD_OFF_MAGIC 0        /* SIPB_UPLOAD_MAGIC */
+#define SIPB_UPLOAD_OFF_CAPACITY 4     /* bytes in the data area, 4 KiB..64 MiB */
+#define SIPB_UPLOAD_OFF_BUSY 64        /* 1 while the area holds bytes the host has not copied */
+#define SIPB_UPLOAD_DATA 128           /* the data area starts here */
+#define SIPB_UPLOAD_MIN_CAPACITY 4096u
+#define SIPB_UPLOAD_MAX_CAPACITY 67108864u
+#define SIPB_UPLOAD_MIN_BYTES 4096u    /* smaller WM_COPYDATA always go through the pipe */
 
 #endif /* SIPB_PROTOCOL_H */

@@ -22,7 +22,7 @@ static void send_hello(struct shim_context *ctx)
     put_u16(&b, SIPB_VERSION_MAJOR);
     put_u16(&b, SIPB_VERSION_MINOR);
     put_u32(&b, (uint32_t)GetCurrentProcessId());
-    put_u32(&b, ctx->ringBase ? SIPB_HELLO_RING : 0);
+    put_u32(&b, (ctx->ringBase ? SIPB_HELLO_RING : 0) | (ctx->uploadBase ? SIPB_HELLO_UPLOAD : 0));
     wire_send(ctx, &b, SIPB_T_HELLO, 0);
 }
 
@@ -156,6 +156,7 @@ int main(void)
     if (!window_init(ctx) || !reader_start(ctx))
         return 1;
     ring_open(ctx);
+    upload_open(ctx);
     LOG_INFO(ctx, "started");
     if (handshake(ctx))
         main_loop(ctx);

@@ -1,6 +1,8 @@
 /*
  * ring.c - the host -> shim ring: a file under /dev/shm that the host
  * creates and names in SIPB_SHIM_RING, mapped here through Z:\dev\shm\.
+ * Also the shim -> host upload area (SIPB_SHIM_UPLOAD, at the end), where
+ * the bytes of a large WM_COPYDATA go instead of through the pipe.
  * The host may put any frame there instead of writing it to the pipe; the
  * main thread takes it without a system call, without the reader thread
  * and without a wineserver request. That is what a wait that spins
@@ -36,7 +38,12 @@ static volatile uint32_t *ring_field(struct shim_context *ctx, uint32_t offset)
     return (volatile uint32_t *)(ctx->ringBase + offset);
 }
 
-int ring_open(struct shim_context *ctx)
+/* Opens /dev/shm/<name>, the name read from the environment variable `var`
+ * (1 to 200 characters of A-Z a-z 0-9 . _ -), and maps all of it when its size
+ * is within [minSize, maxSize]. `what` names it in the log. Returns the view,
+ * or NULL (logged) when there is no such variable or the file is unusable. */
+static uint8_t *map_dev_shm(struct shim_context *ctx, const WCHAR *var, const char *what,
+                            uint64_t minSize, uint64_t maxSize, uint64_t *sizeOut)
 {
     static const WCHAR prefix[] = L"Z:\\dev\\shm\\";
     WCHAR name[201], path[sizeof prefix / sizeof prefix[0] + 200];
@@ -44,21 +51,21 @@ int ring_open(struct shim_context *ctx)
     HANDLE hFile, hMap;
     LARGE_INTEGER size;
     uint8_t *view;
-    uint32_t magic, capacity;
 
-    n = GetEnvironmentVariableW(L"SIPB_SHIM_RING", name, sizeof name / sizeof name[0]);
+    n = GetEnvironmentVariableW(var, name, sizeof name / sizeof name[0]);
     if (n == 0)
-        return 0; /* no ring: every frame comes through the pipe */
+        return NULL; /* not offered */
     if (n >= sizeof name / sizeof name[0]) {
-        LOG_ERROR(ctx, "SIPB_SHIM_RING is longer than 200 characters; no ring");
-        return 0;
+        LOG_ERROR(ctx, "the %s's variable is longer than 200 characters; no %s", what, what);
+        return NULL;
     }
     for (i = 0; i < n; i++) {
         WCHAR c = name[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.')) {
-            LOG_ERROR(ctx, "SIPB_SHIM_RING is not a /dev/shm file name (A-Z a-z 0-9 . _ -); no ring");
-            return 0;
+            LOG_ERROR(ctx, "the %s's variable is not a /dev/shm file name (A-Z a-z 0-9 . _ -); no %s",
+                      what, what);
+            return NULL;
         }
     }
     memcpy(path, prefix, sizeof prefix - sizeof(WCHAR));
@@ -67,33 +74,50 @@ int ring_open(struct shim_context *ctx)
                         FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
                         FILE_ATTRIBUTE_NORMAL, NULL);
     if (hFile == INVALID_HANDLE_VALUE) {
-        shim_log_win32(ctx, "CreateFileW(SIPB_SHIM_RING)", GetLastError());
-        return 0;
+        LOG_ERROR(ctx, "cannot open the %s's file (Win32 error %lu); no %s", what,
+                  (unsigned long)GetLastError(), what);
+        return NULL;
     }
-    if (!GetFileSizeEx(hFile, &size) || size.QuadPart < SIPB_RING_DATA + SIPB_RING_MIN_CAPACITY ||
-        size.QuadPart > SIPB_RING_DATA + SIPB_RING_MAX_CAPACITY) {
-        LOG_ERROR(ctx, "the ring file's size (%lld bytes) is out of range; no ring",
-                  (long long)size.QuadPart);
+    if (!GetFileSizeEx(hFile, &size) || size.QuadPart < 0 || (uint64_t)size.QuadPart < minSize ||
+        (uint64_t)size.QuadPart > maxSize) {
+        LOG_ERROR(ctx, "the %s's file size (%lld bytes) is out of range; no %s", what,
+                  (long long)size.QuadPart, what);
         CloseHandle(hFile);
-        return 0;
+        return NULL;
     }
     hMap = CreateFileMappingW(hFile, NULL, PAGE_READWRITE, 0, 0, NULL);
     CloseHandle(hFile);
     if (hMap == NULL) {
-        shim_log_win32(ctx, "CreateFileMappingW(ring)", GetLastError());
-        return 0;
+        LOG_ERROR(ctx, "CreateFileMappingW for the %s failed (Win32 error %lu); no %s", what,
+                  (unsigned long)GetLastError(), what);
+        return NULL;
     }
     view = MapViewOfFile(hMap, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)size.QuadPart);
     CloseHandle(hMap); /* the view keeps the mapping */
     if (view == NULL) {
-        shim_log_win32(ctx, "MapViewOfFile(ring)", GetLastError());
-        return 0;
+        LOG_ERROR(ctx, "MapViewOfFile for the %s failed (Win32 error %lu); no %s", what,
+                  (unsigned long)GetLastError(), what);
+        return NULL;
     }
+    *sizeOut = (uint64_t)size.QuadPart;
+    return view;
+}
+
+int ring_open(struct shim_context *ctx)
+{
+    uint64_t size;
+    uint8_t *view;
+    uint32_t magic, capacity;
+
+    view = map_dev_shm(ctx, L"SIPB_SHIM_RING", "ring", SIPB_RING_DATA + SIPB_RING_MIN_CAPACITY,
+                       SIPB_RING_DATA + SIPB_RING_MAX_CAPACITY, &size);
+    if (view == NULL)
+        return 0; /* every frame comes through the pipe */
     magic = *(volatile uint32_t *)(view + SIPB_RING_OFF_MAGIC);
     capacity = *(volatile uint32_t *)(view + SIPB_RING_OFF_CAPACITY);
     if (magic != SIPB_RING_MAGIC || capacity < SIPB_RING_MIN_CAPACITY ||
         capacity > SIPB_RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0 ||
-        (uint64_t)capacity + SIPB_RING_DATA > (uint64_t)size.QuadPart) {
+        (uint64_t)capacity + SIPB_RING_DATA > size) {
         LOG_ERROR(ctx, "the ring file's header is not valid (magic 0x%08x, capacity %u); no ring",
                   magic, capacity);
         UnmapViewOfFile(view);
@@ -104,6 +128,49 @@ int ring_open(struct shim_context *ctx)
     ctx->ringHead = *ring_field(ctx, SIPB_RING_OFF_HEAD);
     LOG_INFO(ctx, "reading host frames from the ring too (%u bytes)", capacity);
     return 1;
+}
+
+/* ---------------------------------------------------------- upload area */
+
+int upload_open(struct shim_context *ctx)
+{
+    uint64_t size;
+    uint8_t *view;
+    uint32_t magic, capacity;
+
+    view = map_dev_shm(ctx, L"SIPB_SHIM_UPLOAD", "upload area",
+                       SIPB_UPLOAD_DATA + SIPB_UPLOAD_MIN_CAPACITY,
+                       SIPB_UPLOAD_DATA + SIPB_UPLOAD_MAX_CAPACITY, &size);
+    if (view == NULL)
+        return 0; /* WM_COPYDATA bytes go through the pipe */
+    magic = *(volatile uint32_t *)(view + SIPB_UPLOAD_OFF_MAGIC);
+    capacity = *(volatile uint32_t *)(view + SIPB_UPLOAD_OFF_CAPACITY);
+    if (magic != SIPB_UPLOAD_MAGIC || capacity < SIPB_UPLOAD_MIN_CAPACITY ||
+        capacity > SIPB_UPLOAD_MAX_CAPACITY || (uint64_t)capacity + SIPB_UPLOAD_DATA > size) {
+        LOG_ERROR(ctx, "the upload area's header is not valid (magic 0x%08x, capacity %u); no upload area",
+                  magic, capacity);
+        UnmapViewOfFile(view);
+        return 0;
+    }
+    ctx->uploadBase = view;
+    ctx->uploadCapacity = capacity;
+    LOG_INFO(ctx, "putting the bytes of WM_COPYDATA of %u bytes and more into the upload area (%u bytes)",
+             SIPB_UPLOAD_MIN_BYTES, capacity);
+    return 1;
+}
+
+uint8_t *upload_claim(struct shim_context *ctx, uint32_t length)
+{
+    uint32_t idle = 0;
+
+    if (ctx->uploadBase == NULL || length < SIPB_UPLOAD_MIN_BYTES || length > ctx->uploadCapacity)
+        return NULL;
+    /* The host sets it back to 0 once it has copied the bytes out; until then (a WM_COPYDATA
+     * that came in while the host had not read the last one yet) the pipe carries the bytes. */
+    if (!__atomic_compare_exchange_n((volatile uint32_t *)(ctx->uploadBase + SIPB_UPLOAD_OFF_BUSY), &idle,
+                                     1u, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return NULL;
+    return ctx->uploadBase + SIPB_UPLOAD_DATA;
 }
 
 int ring_pending(struct shim_context *ctx)

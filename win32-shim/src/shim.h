@@ -161,6 +161,10 @@ struct shim_context {
     uint32_t pipeConsumed; /* data frames taken from the pipe queue */
     int ringBroken;        /* a rule was broken: the ring is read no more */
 
+    /* the shim -> host upload area (ring.c); NULL when there is none */
+    uint8_t *uploadBase;
+    uint32_t uploadCapacity;
+
     /* lifetime */
     int handshakeDone;
     int quit;           /* leave as soon as possible */
@@ -260,6 +264,14 @@ void frame_free(struct frame *f);
 /* ring.c (main thread only) */
 /* Maps the ring named by SIPB_SHIM_RING; returns 1 when the shim reads it. */
 int ring_open(struct shim_context *ctx);
+/* Maps the upload area named by SIPB_SHIM_UPLOAD; returns 1 when the shim uses it. */
+int upload_open(struct shim_context *ctx);
+/* The upload area's data, claimed for `length` bytes (busy set), or NULL
+ * when there is no area, the length is below SIPB_UPLOAD_MIN_BYTES or above
+ * the capacity, or the host has not copied the last bytes out yet. A claim
+ * is the host's to end: it clears busy once it has read the bytes (if the
+ * frame never reaches it, the session is over anyway). */
+uint8_t *upload_claim(struct shim_context *ctx, uint32_t length);
 /* The ring's head entry when it is the next frame in the host's order, a
  * FRAME_BAD item when the ring broke a rule, or NULL. */
 struct frame *ring_take(struct shim_context *ctx);

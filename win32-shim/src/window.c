@@ -102,6 +102,7 @@ static LRESULT relay_copydata(struct shim_context *ctx, HWND hwnd, WPARAM wParam
 {
     struct builder b;
     uint32_t size;
+    uint8_t *upload;
 
     if (cds == NULL) {
         LOG_ERROR(ctx, "WM_COPYDATA to %p without a COPYDATASTRUCT; answering 0", (void *)hwnd);
@@ -113,8 +114,8 @@ static LRESULT relay_copydata(struct shim_context *ctx, HWND hwnd, WPARAM wParam
         return 0;
     }
     size = (uint32_t)cds->cbData;
-    /* The bytes go to the pipe straight from Wine's buffer (valid until we return, and the
-     * write is done before we wait): no copy, no fresh megabytes to fault in. */
+    if (ctx->quit || ctx->hostGone)
+        return 0;
     if (!builder_init(&b, 28)) {
         LOG_ERROR(ctx, "out of memory relaying WM_COPYDATA; answering 0");
         return 0;
@@ -123,6 +124,18 @@ static LRESULT relay_copydata(struct shim_context *ctx, HWND hwnd, WPARAM wParam
     put_u64(&b, (uint64_t)wParam);
     put_u64(&b, (uint64_t)cds->dwData);
     put_u32(&b, size);
+    /* Large bytes go into the upload area when it is free: one copy into memory that stays
+     * mapped (and faulted in) on both sides, and a small frame on the pipe, instead of a
+     * megabyte through the pipe that the host must drain while we wait in WriteFile. */
+    upload = upload_claim(ctx, size);
+    if (upload != NULL) {
+        memcpy(upload, cds->lpData, size);
+        LOG_DEBUG(ctx, "WM_COPYDATA of %u bytes to %p: bytes in the upload area", size, (void *)hwnd);
+        return (LRESULT)shim_event_call(ctx, &b, SIPB_T_EV_COPYDATA_UPLOADED);
+    }
+    LOG_DEBUG(ctx, "WM_COPYDATA of %u bytes to %p: bytes through the pipe", size, (void *)hwnd);
+    /* Otherwise the bytes go to the pipe straight from Wine's buffer (valid until we return, and
+     * the write is done before we wait): no copy, no fresh megabytes to fault in. */
     return (LRESULT)shim_event_call_tail(ctx, &b, SIPB_T_EV_COPYDATA, cds->lpData, size);
 }
 
