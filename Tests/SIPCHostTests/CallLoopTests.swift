@@ -356,6 +356,22 @@ struct CallLoopTests {
                 .unexpectedFrame(type: .hello, tag: 0, why: "not a frame the shim may send to the host")
             ),
             (PipeFrame(type: .reply, tag: 1, flags: 2), .nonZeroFlags(type: .reply, flags: 2)),
+            (
+                PipeFrame(
+                    type: .eventCopyDataUploaded, tag: 0,
+                    payload: Pipe.CopyDataUploadedEvent(hwnd: hostWindow, sender: .null, dwData: 0, length: 1).bytes),
+                .unexpectedFrame(type: .eventCopyDataUploaded, tag: 0, why: "EV_COPYDATA_UPLOADED needs a non-zero tag")
+            ),
+            (
+                PipeFrame(
+                    type: .eventCopyDataUploaded, tag: 6,
+                    payload: Pipe.CopyDataUploadedEvent(hwnd: hostWindow, sender: .null, dwData: 0, length: 1).bytes),
+                .unexpectedFrame(type: .eventCopyDataUploaded, tag: 0, why: "the shim has no upload area")
+            ),
+            (
+                PipeFrame(type: .eventCopyDataUploaded, tag: 6, payload: [UInt8](repeating: 0, count: 26)),
+                .truncated(frame: .eventCopyDataUploaded, field: "length", needed: 4, remaining: 2)
+            ),
         ]
         for (bad, expected) in cases {
             let shim = FakeShim()

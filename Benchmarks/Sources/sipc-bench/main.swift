@@ -422,10 +422,10 @@ runPhase("WM_COPYDATA") {
     }
 
     let small = try send([64, 65536], reps: quick ? 50 : 300, timeoutMs: 5000, tag: "small")
-    let large = try send([1 << 20, 2_000_000], reps: quick ? 10 : 30, timeoutMs: 5000, tag: "large")
+    let large = try send([1 << 20, 2_000_000], reps: quick ? 20 : 200, timeoutMs: 5000, tag: "large")
     for size in copySizes {
         let lines = size <= 65536 ? small : large
-        let reps = size <= 65536 ? (quick ? 50 : 300) : (quick ? 10 : 30)
+        let reps = size <= 65536 ? (quick ? 50 : 300) : (quick ? 20 : 200)
         let h2w = hostSend(size: size, reps: reps, timeout: .seconds(5))
         results.copyData.append((size, parse(lines, size: size, target: 0), parse(lines, size: size, target: 1), h2w))
     }
