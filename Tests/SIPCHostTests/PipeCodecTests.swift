@@ -110,7 +110,7 @@ struct PipeCodecTests {
     func wireLayout() throws {
         let frame = PipeFrame(type: .sendMessage, tag: 0x0102_0304, payload: [0xAA])
         #expect(try frame.encoded() == [9, 0, 0, 0, 0x02, 0x01, 0, 0, 0x04, 0x03, 0x02, 0x01, 0xAA])
-        #expect(Pipe.Hello(processId: 1).bytes == [0x53, 0x49, 0x50, 0x42, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Pipe.Hello(processId: 1).bytes == [0x53, 0x49, 0x50, 0x42, 1, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0])  // version 1.2
         #expect(try Pipe.Text("hé").encoded() == [2, 0, 0, 0, 0x68, 0, 0xE9, 0])
     }
 
