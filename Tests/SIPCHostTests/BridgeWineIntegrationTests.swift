@@ -235,6 +235,39 @@ struct BridgeWineIntegrationTests {
     }
 
     @Test(
+        "several large WM_COPYDATA from the host to msg-peer in a row, each byte-exact (the shim reuses its large buffer)",
+        .timeLimit(.minutes(2)))
+    func copyDataToPeerInARow() throws {
+        let connection = try BridgeWine.connect()
+        defer { connection.shutdown() }
+        let peer = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-copy-row"), "60", "msgonly"])
+        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
+        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        // Shrinking and growing: a kept buffer is reused when it is large enough and replaced when it is not.
+        let sizes = [1 << 20, 300_000, 1 << 20, 1_500_000, 70_000, 2_000_000]
+        var hashes: [UInt64] = []
+        for (i, size) in sizes.enumerated() {
+            let bytes = peerPattern(size: size, seed: 20 + i)
+            hashes.append(fnv1a(bytes))
+            let outcome = try connection.sendCopyData(
+                to: peerWindow, dwData: UInt64(i), bytes: bytes, timeout: .seconds(60))
+            #expect(outcome.delivered && outcome.lresult == Int64(size), "send \(i)")
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        func received() -> [String] { peer.lines.filter { $0.hasPrefix("copydata") } }
+        while received().count < sizes.count && ContinuousClock.now < deadline { usleep(20_000) }
+        let lines = received()
+        #expect(lines.count == sizes.count, "\(lines)")
+        for (i, line) in lines.enumerated() where i < sizes.count {
+            let fields = MsgPeer.fields(line)
+            #expect(fields["dwData"] == "\(i)" && fields["size"] == "\(sizes[i])", "\(line)")
+            #expect(parseNumber("0x" + (fields["fnv1a"] ?? "")) == hashes[i], "send \(i): \(line)")
+        }
+        try connection.postMessage(to: peerWindow, message: 0x0010)
+        try peer.finish(timeout: .seconds(20))
+    }
+
+    @Test(
         "64 MiB WM_COPYDATA host → shim window → host: byte-exact through the pipe in both directions",
         .timeLimit(.minutes(2)))
     func copyDataLoopback64MiB() throws {

@@ -349,6 +349,7 @@ struct copydata_job {
     WPARAM wParam;
     COPYDATASTRUCT cds;
     uint8_t *payload; /* the request's payload; cds.lpData points into it */
+    uint32_t capacity; /* its buffer's size */
     DWORD timeoutMs;
     DWORD_PTR result;
     BOOL ok;
@@ -358,7 +359,7 @@ struct copydata_job {
 static void copydata_job_release(struct copydata_job *job)
 {
     if (InterlockedDecrement(&job->refs) == 0) {
-        free(job->payload);
+        payload_release(job->ctx, job->payload, job->capacity);
         free(job);
     }
 }
@@ -543,7 +544,9 @@ void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, 
     job->cds.lpData = length ? (void *)data : NULL;
     /* Take the payload: the job may outlive this request (timeout). */
     job->payload = f->payload;
+    job->capacity = f->capacity;
     f->payload = NULL;
+    f->capacity = 0;
     LOG_DEBUG(ctx, "SEND_COPYDATA tag %u: %lu bytes to %p (depth %u)", tag, (unsigned long)length,
               (void *)hwnd, ctx->nestDepth);
 

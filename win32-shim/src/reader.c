@@ -31,6 +31,7 @@
 #define FREE_FRAMES_MAX 16u            /* frames kept for reuse */
 #define KEEP_PAYLOAD_MAX 4096u         /* payload buffers kept with them */
 #define MIN_PAYLOAD_CAPACITY 256u      /* so that small payloads fit a reused buffer */
+#define KEEP_LARGE_MAX (4u << 20)      /* the one large buffer kept (payload_release) */
 
 /* ------------------------------------------------------------ the queue */
 
@@ -160,6 +161,18 @@ static struct frame *frame_alloc(struct shim_context *ctx, uint32_t length)
     f->error[0] = '\0';
     if (f->payload == NULL)
         f->capacity = 0;
+    if (length > f->capacity && length > KEEP_PAYLOAD_MAX) {
+        /* The large buffer a frame gave back: its pages are already faulted in. */
+        EnterCriticalSection(&ctx->queueLock);
+        if (ctx->keptPayload != NULL && ctx->keptCapacity >= length) {
+            free(f->payload);
+            f->payload = ctx->keptPayload;
+            f->capacity = ctx->keptCapacity;
+            ctx->keptPayload = NULL;
+            ctx->keptCapacity = 0;
+        }
+        LeaveCriticalSection(&ctx->queueLock);
+    }
     if (length > f->capacity) {
         free(f->payload);
         cap = length < MIN_PAYLOAD_CAPACITY ? MIN_PAYLOAD_CAPACITY : length;
@@ -187,8 +200,11 @@ void frame_free(struct frame *f)
         return;
     ctx = f->owner;
     if (f->payload == NULL || f->capacity > KEEP_PAYLOAD_MAX) {
-        /* taken by a handler, or too large to keep around */
-        free(f->payload);
+        /* taken by a handler, or too large to keep with the frame */
+        if (ctx)
+            payload_release(ctx, f->payload, f->capacity);
+        else
+            free(f->payload);
         f->payload = NULL;
         f->capacity = 0;
     }
@@ -206,6 +222,24 @@ void frame_free(struct frame *f)
         free(f->payload);
         free(f);
     }
+}
+
+void payload_release(struct shim_context *ctx, uint8_t *payload, uint32_t capacity)
+{
+    uint8_t *drop = payload;
+
+    if (payload == NULL)
+        return;
+    if (capacity > KEEP_PAYLOAD_MAX && capacity <= KEEP_LARGE_MAX) {
+        EnterCriticalSection(&ctx->queueLock);
+        if (ctx->keptPayload == NULL || ctx->keptCapacity < capacity) {
+            drop = ctx->keptPayload; /* keep the larger one */
+            ctx->keptPayload = payload;
+            ctx->keptCapacity = capacity;
+        }
+        LeaveCriticalSection(&ctx->queueLock);
+    }
+    free(drop);
 }
 
 /* Queues a terminal item; if even that allocation fails the process ends. */

@@ -152,6 +152,10 @@ struct shim_context {
     int mainWaiting;
     struct frame *freeFrames; /* recycled frames (reader.c) */
     unsigned nfreeFrames;
+    /* One payload buffer over 4 KiB kept for the next large frame (reader.c,
+     * payload_release): fresh megabytes cost a page fault per page. */
+    uint8_t *keptPayload;
+    uint32_t keptCapacity;
 
     /* the host -> shim ring (ring.c); main thread only. ringBase is NULL
      * when there is none (SIPB_SHIM_RING unset or unusable). */
@@ -260,6 +264,9 @@ void shim_wake(struct shim_context *ctx); /* any thread: wake the main thread's 
 /* A frame with room for `length` payload bytes (recycled when possible), or NULL. */
 struct frame *frame_new(struct shim_context *ctx, uint32_t length);
 void frame_free(struct frame *f);
+/* Frees a payload buffer taken from a frame (capacity: the frame's), or
+ * keeps it for the next large frame. Any thread. */
+void payload_release(struct shim_context *ctx, uint8_t *payload, uint32_t capacity);
 
 /* ring.c (main thread only) */
 /* Maps the ring named by SIPB_SHIM_RING; returns 1 when the shim reads it. */
