@@ -253,6 +253,7 @@ static void run_shim(const struct fake_config *cfg, uint8_t *ring, int interleav
     objects_close_all(ctx);
     free_frames(ctx->queueHead);
     free_frames(ctx->freeFrames);
+    free(ctx->keptPayload); /* the large buffer kept for the next large frame */
     for (i = 0; i < ctx->nclasses; i++)
         free(ctx->classes[i]);
     free(ctx->classes);
