@@ -380,16 +380,15 @@ public final class BridgeConnection {
             var data = uploadBuffer
             uploadBuffer = []
             try transport.takeUpload(length: uploaded.length, into: &data)
-            var copy: Pipe.CopyDataEvent? = Pipe.CopyDataEvent(
+            let copy = Pipe.CopyDataEvent(
                 hwnd: uploaded.hwnd, sender: uploaded.sender, dwData: uploaded.dwData, data: data)
             data = []
             answer(tag: frame.tag, what: "WM_COPYDATA") {
-                copyDataHandlers[uploaded.hwnd].map { handler in { try handler(self, copy!) } }
+                copyDataHandlers[copy.hwnd].map { handler in { try handler(self, copy) } }
             }
-            // Back for the next one; a handler that kept its `data` keeps it (the next fill copies on write).
-            if let kept = copy.take()?.data, kept.capacity <= ShimUpload.Layout.maxCapacity {
-                uploadBuffer = kept
-            }
+            // Back for the next one (by then `copy` is gone, so the buffer is ours alone again unless the handler
+            // kept its `data`, which the next fill then leaves alone: copy on write).
+            if copy.data.capacity <= ShimUpload.Layout.maxCapacity { uploadBuffer = copy.data }
         case .goodbye:
             let goodbye = try Pipe.ReasonText(decoding: frame.payload, frame: frame.type)
             logger.debug("the shim said goodbye", metadata: ["reason": "\(goodbye.reason)", "text": "\(goodbye.text)"])

@@ -179,19 +179,20 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         let event = reader.receive(deadline: deadline)
         if !helloSeen, case .frame(let frame)? = event, frame.type == .hello {
             helloSeen = true
-            settleRing(hello: frame)
-            settleUpload(hello: frame)
+            // A HELLO that does not decode fails the handshake anyway; its flags then count as 0.
+            let flags = (try? Pipe.Hello(decoding: frame.payload, frame: .hello))?.flags ?? 0
+            settleRing(helloFlags: flags)
+            settleUpload(helloFlags: flags)
         }
         return event
     }
 
     /// After the shim's `HELLO`: use the ring if the shim reads it, else drop it; its file goes either way (the
     /// shim has mapped it by now, or never will).
-    private func settleRing(hello: PipeFrame) {
+    private func settleRing(helloFlags flags: UInt32) {
         writeLock.lock()
         defer { writeLock.unlock() }
         guard let ring else { return }
-        let flags = (try? Pipe.Hello(decoding: hello.payload, frame: .hello))?.flags ?? 0
         if flags & ShimRing.Layout.helloFlag != 0 {
             ringActive = true
             ring.unlinkFile()
@@ -205,9 +206,8 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
 
     /// After the shim's `HELLO`: keep the upload area if the shim uses it, else drop it; its file goes either way.
     /// Called under `receiveLock`.
-    private func settleUpload(hello: PipeFrame) {
+    private func settleUpload(helloFlags flags: UInt32) {
         guard let upload else { return }
-        let flags = (try? Pipe.Hello(decoding: hello.payload, frame: .hello))?.flags ?? 0
         if flags & ShimUpload.Layout.helloFlag != 0 {
             uploadActive = true
             upload.unlinkFile()

@@ -59,6 +59,33 @@ public final class SharedFileMapping {
         self.size = length
     }
 
+    /// Creates `/dev/shm/<file>`, which must not exist yet (mode 0600), sizes it to `size` zero bytes and maps it.
+    /// - Throws: ``BridgeError/invalidArgument(_:)`` for a bad name; ``BridgeError/io(operation:errno:)`` when the
+    ///   file cannot be created, sized or mapped. Nothing is left behind on failure.
+    static func create(file: String, size: Int) throws(BridgeError) -> SharedFileMapping {
+        guard isValidFileName(file) else { throw .invalidArgument("'\(file)' is not a safe file name") }
+        let path = "/dev/shm/" + file
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(operation: "create \(path)", errno: errno) }
+        let sized = ftruncate(fd, off_t(size)) == 0
+        let sizeErrno = errno
+        _ = Glibc.close(fd)
+        guard sized else {
+            Glibc.unlink(path)
+            throw .io(operation: "size \(path)", errno: sizeErrno)
+        }
+        do { return try SharedFileMapping(file: file) } catch {
+            Glibc.unlink(path)
+            throw error
+        }
+    }
+
+    /// A fresh file name of this host process for `kind` (`ring`, `upload`): ``serverFilePrefix(pid:)``, the
+    /// kind and 64 random bits.
+    static func freshServerFileName(_ kind: String) -> String {
+        serverFilePrefix(pid: getpid()) + "\(kind)-\(UInt32.random(in: 0...UInt32.max))-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
     /// Unmaps the memory and, by default, unlinks the file. Idempotent.
     /// - Parameter unlink: Whether to remove `/dev/shm/<file>` too.
     public func close(unlink: Bool = true) {

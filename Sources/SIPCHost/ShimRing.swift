@@ -66,21 +66,7 @@ final class ShimRing {
         guard capacity >= Layout.minCapacity, capacity <= Layout.maxCapacity, capacity & (capacity - 1) == 0 else {
             throw .invalidArgument("ring capacity \(capacity) is not a power of two from 4 KiB to 16 MiB")
         }
-        guard SharedFileMapping.isValidFileName(file) else { throw .invalidArgument("'\(file)' is not a safe file name") }
-        let path = "/dev/shm/" + file
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(operation: "create \(path)", errno: errno) }
-        let sized = ftruncate(fd, off_t(Layout.dataOffset + capacity)) == 0
-        let sizeErrno = errno
-        _ = Glibc.close(fd)
-        guard sized else {
-            unlink(path)
-            throw .io(operation: "size \(path)", errno: sizeErrno)
-        }
-        do { mapping = try SharedFileMapping(file: file) } catch {
-            unlink(path)
-            throw error
-        }
+        mapping = try SharedFileMapping.create(file: file, size: Layout.dataOffset + capacity)
         self.capacity = capacity
         maxEntry = capacity / 4
         // A new file reads as zeros: tail, head and sleeping start at 0.

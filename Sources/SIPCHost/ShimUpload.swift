@@ -60,21 +60,7 @@ final class ShimUpload {
         guard capacity >= Layout.minCapacity, capacity <= Layout.maxCapacity else {
             throw .invalidArgument("upload area capacity \(capacity) is not from 4 KiB to 64 MiB")
         }
-        guard SharedFileMapping.isValidFileName(file) else { throw .invalidArgument("'\(file)' is not a safe file name") }
-        let path = "/dev/shm/" + file
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(operation: "create \(path)", errno: errno) }
-        let sized = ftruncate(fd, off_t(Layout.dataOffset + capacity)) == 0
-        let sizeErrno = errno
-        _ = Glibc.close(fd)
-        guard sized else {
-            unlink(path)
-            throw .io(operation: "size \(path)", errno: sizeErrno)
-        }
-        do { mapping = try SharedFileMapping(file: file) } catch {
-            unlink(path)
-            throw error
-        }
+        mapping = try SharedFileMapping.create(file: file, size: Layout.dataOffset + capacity)
         self.capacity = capacity
         // A new file reads as zeros: busy starts at 0 (the area is the shim's to claim).
         mapping.pointer.storeBytes(of: Layout.magic.littleEndian, toByteOffset: Layout.magicOffset, as: UInt32.self)

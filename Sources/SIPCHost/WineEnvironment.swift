@@ -219,8 +219,7 @@ extension PipeTransport {
         var shimEnvironment = environment
         var ring: ShimRing?
         if useRing {
-            let name = SharedFileMapping.serverFilePrefix(pid: getpid())
-                + "ring-\(UInt32.random(in: 0...UInt32.max))-\(UInt32.random(in: 0...UInt32.max))"
+            let name = SharedFileMapping.freshServerFileName("ring")
             do {
                 ring = try ShimRing(file: name)
                 shimEnvironment.extraEnvironment["SIPB_SHIM_RING"] = name
@@ -231,8 +230,7 @@ extension PipeTransport {
         // The shim → host upload area (docs/PROTOCOL.md, "The upload area").
         var upload: ShimUpload?
         if useUpload {
-            let name = SharedFileMapping.serverFilePrefix(pid: getpid())
-                + "upload-\(UInt32.random(in: 0...UInt32.max))-\(UInt32.random(in: 0...UInt32.max))"
+            let name = SharedFileMapping.freshServerFileName("upload")
             do {
                 upload = try ShimUpload(file: name)
                 shimEnvironment.extraEnvironment["SIPB_SHIM_UPLOAD"] = name
