@@ -409,22 +409,23 @@ public final class BridgeConnection {
         }
     }
 
-    /// Runs the handler found by `lookup` (if any) and answers `tag` with its result or an error status.
-    private func answer(tag: UInt32, what: String, lookup: () -> (() throws -> Int64)?) {
+    /// Runs the handler found by `lookup` (if any) and answers `tag` with its result or an error status. `what` names
+    /// the event in errors only, so it is not built for a call that succeeds.
+    private func answer(tag: UInt32, what: @autoclosure () -> String, lookup: () -> (() throws -> Int64)?) {
         if case .closing = state {
             reply(tag: tag, .failure(status: .shuttingDown, lastError: nil, message: "host is shutting down"))
             return
         }
         guard let handler = lookup() else {
-            logger.debug("no handler", metadata: ["event": "\(what)"])
-            reply(tag: tag, .failure(status: .notFound, lastError: nil, message: "no host handler for \(what)"))
+            logger.debug("no handler", metadata: ["event": "\(what())"])
+            reply(tag: tag, .failure(status: .notFound, lastError: nil, message: "no host handler for \(what())"))
             return
         }
         do {
             let lresult = try handler()
             reply(tag: tag, .ok(Pipe.LResult(lresult).bytes))
         } catch {
-            logger.debug("handler failed", metadata: ["event": "\(what)", "error": "\(error)"])
+            logger.debug("handler failed", metadata: ["event": "\(what())", "error": "\(error)"])
             reply(tag: tag, .failure(status: .badRequest, lastError: nil, message: "host handler failed: \(error)"))
         }
     }

@@ -411,6 +411,41 @@ struct BridgeWineIntegrationTests {
         #expect(store.all.contains { $0.contains("reading host frames from the ring") } == useRing, "\(store.all)")
     }
 
+    @Test(
+        "while the shim waits for the host's answer (on its wake word, or on the wake event), it still runs a SendMessage to another of its windows",
+        .timeLimit(.minutes(2)), arguments: [true, false])
+    func sentMessagesRunWhileWaitingForHost(onAddress: Bool) throws {
+        let store = CapturingLogHandler.Store()
+        let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
+        var environment = ["SIPB_SHIM_LOG": "info"]
+        if !onAddress { environment["SIPB_SHIM_WAIT_ON_ADDRESS"] = "0" }
+        let connection = try BridgeWine.connect(shimLog: .logger(.info), shimEnvironment: environment, logger: logger)
+        defer { connection.shutdown() }
+        let relaying = BridgeWine.uniqueTitle("sipb-wait-a")
+        let other = BridgeWine.uniqueTitle("sipb-wait-b")
+        let a = try connection.createWindow(className: "SipbWaitTest", title: relaying, relaying: [msgAdd])
+        // Relays nothing: the shim's own window procedure answers (DefWindowProcW, 0) without the host.
+        _ = try connection.createWindow(className: "SipbWaitTest", title: other, relaying: [])
+        var inner: [String] = []
+        var innerExit: ProcessExitStatus?
+        connection.onMessage(msgAdd, to: a.hwnd) { _, message in
+            // The shim is waiting for this answer. Another Windows program sends to window B and must get
+            // its answer from the shim before this handler can finish: nothing else would run it.
+            let sender = try MsgPeer(["send", other, "0x8001", "1", "2"])
+            innerExit = sender.process.waitForExit(timeout: .seconds(30))
+            inner = sender.lines
+            return Int64(message.wParam + message.lParam)
+        }
+        let outer = try MsgPeer(["send", relaying, "0x8001", "40", "2"])
+        try outer.finish(serving: connection)
+        #expect(innerExit == .exited(0), "the inner send was not run while the shim waited: \(inner)")
+        #expect(inner.first { $0.hasPrefix("lresult=") }.map { MsgPeer.fields($0)["lresult"] } == "0", "\(inner)")
+        #expect(outer.line(startingWith: "lresult=").map { MsgPeer.fields($0)["lresult"] } == "42", "\(outer.lines)")
+        connection.shutdown()
+        let mode = onAddress ? "block on an address (WaitOnAddress)" : "block on the wake event"
+        #expect(store.all.contains { $0.contains("waits for the host \(mode)") }, "\(store.all)")
+    }
+
     @Test("killing the shim fails the pending call within 1 s with a clear error", .timeLimit(.minutes(2)))
     func shimKilledMidCall() throws {
         let connection = try BridgeWine.connect()

@@ -112,7 +112,7 @@ static enum send_result send_and_wait(struct shim_context *ctx, uint32_t tag, co
         return SEND_REPLIED;
     }
     shim_spin_for_send(ctx, send_state_done, st);
-    r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd, 0);
+    r = shim_wait(ctx, send_state_done, st, timeoutMs, hwnd, 0, 0);
     switch (r) {
     case WAIT_DONE:
         /* Wine completes the callback with 0 when the receiving thread dies
@@ -558,7 +558,7 @@ void req_send_copydata(struct shim_context *ctx, uint32_t tag, struct frame *f, 
         return;
     }
 
-    r = shim_wait(ctx, copydata_job_done, job, timeoutMs, hwnd, 0);
+    r = shim_wait(ctx, copydata_job_done, job, timeoutMs, hwnd, 0, 0);
     switch (r) {
     case WAIT_DONE:
         if (job->ok) {

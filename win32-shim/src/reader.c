@@ -9,9 +9,11 @@
  * the buffer has its payload read straight into its own allocation.
  *
  * Complete frames are appended to a queue guarded by a critical section.
- * The reader signals ctx->wakeEvent (auto reset) only when the main thread
- * said it is about to wait (mainWaiting): SetEvent is a wineserver request,
- * and a main thread that is busy finds the frames when it next looks.
+ * The reader wakes the main thread only when it said it is about to wait
+ * (mainWaiting): with SetEvent on ctx->wakeEvent (auto reset; a wineserver
+ * request), or, when it waits for the host's REPLY, with WakeByAddressSingle
+ * on ctx->wakeWord (no wineserver request). A main thread that is busy finds
+ * the frames when it next looks.
  * Frames go back to a small free list when freed, so a steady stream of
  * small frames allocates nothing.
  *
@@ -48,10 +50,15 @@ static void queue_push_list(struct shim_context *ctx, struct frame *first, struc
         ctx->queueHead = first;
     ctx->queueTail = last;
     signal = ctx->mainWaiting;
-    ctx->mainWaiting = 0;
+    ctx->mainWaiting = MAIN_BUSY;
     LeaveCriticalSection(&ctx->queueLock);
-    if (signal && !SetEvent(ctx->wakeEvent))
+    if (signal == MAIN_WAITS_WORD) {
+        /* No wineserver request: a futex wake inside this process. */
+        __atomic_add_fetch(&ctx->wakeWord, 1, __ATOMIC_RELEASE);
+        ctx->wakeByAddress((PVOID)&ctx->wakeWord);
+    } else if (signal == MAIN_WAITS_EVENT && !SetEvent(ctx->wakeEvent)) {
         shim_log_win32(ctx, "SetEvent(wakeEvent)", GetLastError());
+    }
 }
 
 static struct frame *queue_take_locked(struct shim_context *ctx)
@@ -70,11 +77,12 @@ static struct frame *queue_take_locked(struct shim_context *ctx)
 /* The next host frame in the order the host sent it: the ring's head entry
  * when it is its turn (ring.c), else the pipe queue's head. A DOORBELL only
  * says "look at the ring" and is dropped here. With `arm`, an empty result
- * means the main thread may block: the ring is told so (sleeping) before it
- * is looked at a last time, and the reader before the queue is found empty.
+ * means the main thread may block (`arm` says on what, enum main_wait): the
+ * ring is told so (sleeping) before it is looked at a last time, and the
+ * reader before the queue is found empty.
  * The flag is cleared again whenever a frame comes out (and by queue_disarm
  * after the wait), so the host rings only a thread that may be asleep. */
-static struct frame *pop_next(struct shim_context *ctx, int arm)
+static struct frame *pop_next(struct shim_context *ctx, enum main_wait arm)
 {
     struct frame *f;
 
@@ -90,7 +98,7 @@ static struct frame *pop_next(struct shim_context *ctx, int arm)
         }
         EnterCriticalSection(&ctx->queueLock);
         f = queue_take_locked(ctx);
-        ctx->mainWaiting = arm && f == NULL;
+        ctx->mainWaiting = f == NULL ? arm : MAIN_BUSY;
         LeaveCriticalSection(&ctx->queueLock);
         if (f == NULL)
             return NULL;
@@ -108,20 +116,25 @@ static struct frame *pop_next(struct shim_context *ctx, int arm)
 
 struct frame *queue_pop(struct shim_context *ctx)
 {
-    return pop_next(ctx, 0);
+    return pop_next(ctx, MAIN_BUSY);
 }
 
 void queue_disarm(struct shim_context *ctx)
 {
     EnterCriticalSection(&ctx->queueLock);
-    ctx->mainWaiting = 0;
+    ctx->mainWaiting = MAIN_BUSY;
     LeaveCriticalSection(&ctx->queueLock);
     ring_set_sleeping(ctx, 0);
 }
 
 struct frame *queue_pop_or_arm(struct shim_context *ctx)
 {
-    return pop_next(ctx, 1);
+    return pop_next(ctx, MAIN_WAITS_EVENT);
+}
+
+struct frame *queue_pop_or_arm_word(struct shim_context *ctx)
+{
+    return pop_next(ctx, MAIN_WAITS_WORD);
 }
 
 void shim_wake(struct shim_context *ctx)

@@ -119,6 +119,9 @@ struct event_wait {
     int64_t lresult;
 };
 
+/* What the main thread waits on when it blocks (shim_context.mainWaiting). */
+enum main_wait { MAIN_BUSY = 0, MAIN_WAITS_EVENT = 1, MAIN_WAITS_WORD = 2 };
+
 /* ------------------------------------------------------------ the context */
 
 typedef BOOL(WINAPI *change_filter_fn)(HWND, UINT, DWORD, void *);
@@ -146,10 +149,19 @@ struct shim_context {
     struct frame *queueHead;
     struct frame *queueTail;
     /* Set (under queueLock) by queue_pop_or_arm when the main thread found
-     * the queue empty and is going to wait on wakeEvent; cleared by the next
-     * pop or by the reader when it signals. Lets the reader skip SetEvent
-     * (a wineserver request) while the main thread is busy anyway. */
+     * the queue empty and is going to wait: on wakeEvent (MAIN_WAITS_EVENT)
+     * or on wakeWord (MAIN_WAITS_WORD); cleared by the next pop or by the
+     * reader when it wakes the thread. Lets the reader skip the wake-up
+     * while the main thread is busy anyway. */
     int mainWaiting;
+    /* A wait for the host's REPLY blocks on this word (WaitOnAddress, a
+     * futex inside the process under Wine) instead of on wakeEvent: the
+     * reader then wakes it with WakeByAddressSingle, not with SetEvent, and
+     * neither side makes a wineserver request (Findings 13). NULL functions:
+     * not available or turned off (SIPB_SHIM_WAIT_ON_ADDRESS=0). */
+    volatile LONG wakeWord;
+    BOOL(WINAPI *waitOnAddress)(volatile VOID *, PVOID, SIZE_T, DWORD);
+    VOID(WINAPI *wakeByAddress)(PVOID);
     struct frame *freeFrames; /* recycled frames (reader.c) */
     unsigned nfreeFrames;
     /* One payload buffer over 4 KiB kept for the next large frame (reader.c,
@@ -256,6 +268,9 @@ struct frame *queue_pop(struct shim_context *ctx);
  * thread is about to wait on wakeEvent: call it right before that wait,
  * and wait only when it returns NULL. */
 struct frame *queue_pop_or_arm(struct shim_context *ctx);
+/* The same for a wait on ctx->wakeWord: read the word before this call, and
+ * wait (WaitOnAddress with that value) only when it returns NULL. */
+struct frame *queue_pop_or_arm_word(struct shim_context *ctx);
 /* After that wait, whatever ended it: the main thread is awake, so neither
  * the reader nor the host needs to wake it (no SetEvent, no DOORBELL) while it
  * runs the sent messages that ended the wait, nested waits and spins included. */
@@ -292,11 +307,14 @@ enum wait_result { WAIT_DONE = 0, WAIT_EXPIRED, WAIT_QUITTING, WAIT_TARGET_GONE 
 typedef int (*wait_done_fn)(void *arg);
 /* Waits until done(arg), servicing sent messages and host frames. Before
  * blocking it first spins up to spinTicks (0: no spin) for a host frame,
- * again after each frame it processed. */
+ * again after each frame it processed. With forHost (a wait for the host's
+ * REPLY, which only a host frame can complete) it blocks on ctx->wakeWord
+ * when it can, and looks for sent messages only every HOST_WAIT_POLL_MS. */
 enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
-                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks);
+                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks, int forHost);
 /* Reads SIPB_SHIM_SPIN_US into ctx->spinTicks and SIPB_SHIM_SEND_SPIN_US
- * into ctx->sendSpinTicks (0 on one processor). */
+ * into ctx->sendSpinTicks (0 on one processor), and finds WaitOnAddress
+ * unless SIPB_SHIM_WAIT_ON_ADDRESS=0. */
 void shim_spin_init(struct shim_context *ctx);
 /* Before shim_wait for an outgoing SendMessageCallbackW: polls for its
  * completion up to ctx->sendSpinTicks, stopping at a host frame. */

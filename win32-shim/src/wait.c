@@ -30,6 +30,18 @@
  * making calls one after another finds the shim awake. On this project's
  * virtual machines a blocked thread is woken by an interrupt to a halted
  * virtual processor, which costs far more than the spin.
+ *
+ * When the spin for the host's REPLY ends without it, the thread blocks on
+ * ctx->wakeWord with WaitOnAddress, which Wine implements with a futex inside
+ * the process, and the reader wakes it with WakeByAddressSingle: no
+ * SetEvent, no select and no set_queue_mask request to the wineserver, which
+ * under load serves every request in turn with the SOUI clients' spinning
+ * PeekMessage stream (docs/BENCHMARKS.md, Findings 13). Only a host frame can
+ * complete such a wait, and every host request arrives as one (a nested
+ * SEND_MESSAGE then waits with MsgWaitForMultipleObjectsEx as before), so
+ * messages Windows programs send us meanwhile wait for the REPLY, as they
+ * would at a Windows server busy with a call; a wait that lasts is woken
+ * every HOST_WAIT_POLL_MS to run them, so that none can wait for us forever.
  */
 #include "shim.h"
 
@@ -37,6 +49,7 @@
 #include <string.h>
 
 #define WATCH_POLL_MS 50 /* how often a wait re-checks IsWindow(target) */
+#define HOST_WAIT_POLL_MS 5 /* how often a wait on wakeWord looks for sent messages */
 
 /* ------------------------------------------------- messages sent to us */
 
@@ -108,6 +121,37 @@ static LONGLONG spin_setting(struct shim_context *ctx, const char *name, unsigne
     return (LONGLONG)(((unsigned long long)freq.QuadPart * us + 999999u) / 1000000u);
 }
 
+/* Finds WaitOnAddress and WakeByAddressSingle (kernelbase.dll, Windows 8 and
+ * Wine 4 on), unless SIPB_SHIM_WAIT_ON_ADDRESS is 0; without them a wait for
+ * the host blocks on wakeEvent like every other wait. */
+static void wait_on_address_init(struct shim_context *ctx)
+{
+    char value[8];
+    DWORD n = GetEnvironmentVariableA("SIPB_SHIM_WAIT_ON_ADDRESS", value, sizeof value);
+    HMODULE kernelbase;
+
+    ctx->waitOnAddress = NULL;
+    ctx->wakeByAddress = NULL;
+    if (n > 0 && n < sizeof value && strcmp(value, "0") == 0) {
+        LOG_INFO(ctx, "waits for the host block on the wake event (SIPB_SHIM_WAIT_ON_ADDRESS=0)");
+        return;
+    }
+    kernelbase = GetModuleHandleW(L"kernelbase.dll");
+    if (kernelbase) {
+        ctx->waitOnAddress = (BOOL(WINAPI *)(volatile VOID *, PVOID, SIZE_T, DWORD))(
+            void (*)(void))GetProcAddress(kernelbase, "WaitOnAddress");
+        ctx->wakeByAddress =
+            (VOID(WINAPI *)(PVOID))(void (*)(void))GetProcAddress(kernelbase, "WakeByAddressSingle");
+    }
+    if (ctx->waitOnAddress == NULL || ctx->wakeByAddress == NULL) {
+        ctx->waitOnAddress = NULL;
+        ctx->wakeByAddress = NULL;
+        LOG_INFO(ctx, "no WaitOnAddress: waits for the host block on the wake event");
+        return;
+    }
+    LOG_INFO(ctx, "waits for the host block on an address (WaitOnAddress)");
+}
+
 /* Three spins, each of which keeps a thread (and its processor) awake for a
  * short while instead of blocking and being woken through the wineserver:
  * docs/BENCHMARKS.md, Findings 8 and 9. */
@@ -119,6 +163,7 @@ void shim_spin_init(struct shim_context *ctx)
                                       "waits for a window's answer spin first");
     ctx->idleSpinTicks = spin_setting(ctx, "SIPB_SHIM_IDLE_SPIN_US", IDLE_SPIN_US_DEFAULT,
                                       "after a host request, watches for the next");
+    wait_on_address_init(ctx);
 }
 
 /* A host frame is waiting: in the reader's queue or in the ring. An unlocked
@@ -176,10 +221,32 @@ void shim_spin_for_send(struct shim_context *ctx, wait_done_fn done, void *arg)
 
 /* ---------------------------------------------------------- the wait */
 
+/* The blocking part of a wait for the host (forHost): on ctx->wakeWord,
+ * whose value `seen` was read before queue_pop_or_arm_word found nothing.
+ * When HOST_WAIT_POLL_MS pass without a wake-up, runs the messages sent to
+ * us meanwhile. */
+static void wait_for_host_word(struct shim_context *ctx, LONG seen)
+{
+    BOOL woken = ctx->waitOnAddress(&ctx->wakeWord, &seen, sizeof seen, HOST_WAIT_POLL_MS);
+    DWORD err = woken ? 0 : GetLastError();
+
+    queue_disarm(ctx);
+    if (woken)
+        return;
+    if (err != ERROR_TIMEOUT) {
+        shim_log_win32(ctx, "WaitOnAddress", err);
+        Sleep(1); /* do not spin flat out if this keeps failing */
+    }
+    if (MsgWaitForMultipleObjectsEx(0, NULL, 0, QS_SENDMESSAGE, MWMO_INPUTAVAILABLE) == WAIT_OBJECT_0)
+        service_sent_messages(ctx);
+}
+
 enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *arg,
-                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks)
+                           DWORD timeoutMs, HWND watch, LONGLONG spinTicks, int forHost)
 {
     int spin = spinTicks > 0;
+    int onWord = forHost && ctx->waitOnAddress != NULL;
+    LONG seen;
     ULONGLONG start = GetTickCount64();
     ULONGLONG lastWatch = start;
     ULONGLONG now, elapsed;
@@ -207,10 +274,15 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
             spin = 0;
             shim_spin_for_frame(ctx, spinTicks);
         }
-        f = queue_pop_or_arm(ctx);
+        seen = __atomic_load_n(&ctx->wakeWord, __ATOMIC_ACQUIRE);
+        f = onWord ? queue_pop_or_arm_word(ctx) : queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
             spin = spinTicks > 0;
+            continue;
+        }
+        if (onWord) {
+            wait_for_host_word(ctx, seen);
             continue;
         }
 
@@ -262,7 +334,7 @@ int64_t shim_event_call_tail(struct shim_context *ctx, struct builder *b, uint16
     w.outer = ctx->waits;
     ctx->waits = &w;
     if (wire_send_tail(ctx, b, type, w.tag, tail, tailLen))
-        shim_wait(ctx, event_wait_done, &w, 0, NULL, ctx->spinTicks);
+        shim_wait(ctx, event_wait_done, &w, 0, NULL, ctx->spinTicks, 1);
     /* Unlink (waits complete strictly inside-out, so we are the head). */
     if (ctx->waits == &w) {
         ctx->waits = w.outer;
