@@ -121,9 +121,9 @@ static LONGLONG spin_setting(struct shim_context *ctx, const char *name, unsigne
     return (LONGLONG)(((unsigned long long)freq.QuadPart * us + 999999u) / 1000000u);
 }
 
-/* Finds WaitOnAddress and WakeByAddressSingle (kernelbase.dll, Windows 8 and
- * Wine 4 on), unless SIPB_SHIM_WAIT_ON_ADDRESS is 0; without them a wait for
- * the host blocks on wakeEvent like every other wait. */
+/* Finds WaitOnAddress and WakeByAddressSingle (kernelbase.dll: Windows 8 and
+ * later, and Wine), unless SIPB_SHIM_WAIT_ON_ADDRESS is 0; without them a
+ * wait for the host blocks on wakeEvent like every other wait. */
 static void wait_on_address_init(struct shim_context *ctx)
 {
     char value[8];
