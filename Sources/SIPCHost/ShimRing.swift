@@ -12,9 +12,10 @@ import Logging
 ///
 /// A frame written here is seen by the shim's main thread as soon as it looks — while it spins for a `REPLY`
 /// (`SIPB_SHIM_SPIN_US`), at once — where a frame on the pipe first wakes the shim's reader thread, which then
-/// wakes the main thread (through the wineserver, or with a futex when it waits for a `REPLY`). Each entry records how many frames the host had written to the
-/// pipe before it, so the shim takes ring and pipe frames in the order the host sent them. When the shim's main
-/// thread may be blocked it says so (`sleeping`), and the host then also writes a `DOORBELL` frame to the pipe.
+/// wakes the main thread (through the wineserver, or with a futex when it waits for a `REPLY`). Each entry records
+/// how many frames the host had written to the pipe before it, so the shim takes ring and pipe frames in the order
+/// the host sent them. When the shim's main thread may be blocked it says so (`sleeping`), and the host then also
+/// writes a `DOORBELL` frame to the pipe.
 ///
 /// Not thread-safe: ``PipeTransport`` calls it under its write lock.
 final class ShimRing {

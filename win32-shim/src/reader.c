@@ -40,7 +40,7 @@
 /* Appends the list first..last and wakes the main thread if it waits. */
 static void queue_push_list(struct shim_context *ctx, struct frame *first, struct frame *last)
 {
-    int signal;
+    enum main_wait signal;
 
     last->next = NULL;
     EnterCriticalSection(&ctx->queueLock);

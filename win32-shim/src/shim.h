@@ -153,7 +153,7 @@ struct shim_context {
      * or on wakeWord (MAIN_WAITS_WORD); cleared by the next pop or by the
      * reader when it wakes the thread. Lets the reader skip the wake-up
      * while the main thread is busy anyway. */
-    int mainWaiting;
+    enum main_wait mainWaiting;
     /* A wait for the host's REPLY blocks on this word (WaitOnAddress, a
      * futex inside the process under Wine) instead of on wakeEvent: the
      * reader then wakes it with WakeByAddressSingle, not with SetEvent, and

@@ -246,7 +246,7 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
 {
     int spin = spinTicks > 0;
     int onWord = forHost && ctx->waitOnAddress != NULL;
-    LONG seen;
+    LONG seen = 0;
     ULONGLONG start = GetTickCount64();
     ULONGLONG lastWatch = start;
     ULONGLONG now, elapsed;
@@ -274,7 +274,8 @@ enum wait_result shim_wait(struct shim_context *ctx, wait_done_fn done, void *ar
             spin = 0;
             shim_spin_for_frame(ctx, spinTicks);
         }
-        seen = __atomic_load_n(&ctx->wakeWord, __ATOMIC_ACQUIRE);
+        if (onWord)
+            seen = __atomic_load_n(&ctx->wakeWord, __ATOMIC_ACQUIRE); /* before the queue is looked at */
         f = onWord ? queue_pop_or_arm_word(ctx) : queue_pop_or_arm(ctx);
         if (f) {
             shim_process_frame(ctx, f);
