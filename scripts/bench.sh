@@ -35,6 +35,15 @@ export SIPB_HOST_EXE="$(cd "$ROOT" && "$SWIFT" build -c release --show-bin-path)
 echo "bench: building the driver (release)"
 (cd "$ROOT/Benchmarks" && "$SWIFT" build -c release --product sipc-bench)
 DRIVER="$(cd "$ROOT/Benchmarks" && "$SWIFT" build -c release --show-bin-path)/sipc-bench"
+# The native end of the throughput ceiling (Findings 14): a C server that makes one round trip to it per call.
+echo "bench: building relay-echo (native)"
+mkdir -p "$ROOT/Benchmarks/.build"
+NATIVE_CC="${CC:-$(command -v cc || command -v clang || echo cc)}"
+if "$NATIVE_CC" -O2 -Wall -Wextra -o "$ROOT/Benchmarks/.build/relay-echo" "$ROOT/Benchmarks/experiments/relay-echo.c"; then
+  export SIPB_RELAY_ECHO="$ROOT/Benchmarks/.build/relay-echo"
+else
+  echo "bench: relay-echo did not build; the throughput ceiling is not measured"
+fi
 
 CODEC="$(mktemp /tmp/sipc-bench-codec.XXXXXX)"
 trap 'rm -f "$CODEC"' EXIT

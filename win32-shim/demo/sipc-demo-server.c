@@ -5,6 +5,7 @@
  *
  *   sipc-demo-server.exe [--title T] [--top-level] [--seconds N] [--v1]
  *                        [--hello-ms MS] [--quiet-calls]
+ *                        [--relay-echo | --relay-echo-thread]
  *
  *   --title T       main window title (default sipc_demo_svr)
  *   --top-level     the main window is an invisible WS_POPUP top-level window
@@ -18,6 +19,15 @@
  *   --hello-ms MS   call SayHello("Hello from the C server") on each new client
  *                   MS ms after it connected (default 100; 0 = never)
  *   --quiet-calls   no line per call (connects, disconnects, hellos remain)
+ *   --relay-echo    for the relay-floor experiment (Benchmarks/Findings.md 14):
+ *                   before it answers, each AddInt writes one byte to stderr
+ *                   and reads one byte back from stdin, i.e. one round trip
+ *                   to the native process holding the other ends
+ *                   (Benchmarks/experiments/relay-echo.c). A failed round trip
+ *                   fails the call (SIPC_E_WIN32).
+ *   --relay-echo-thread  the same, but the byte coming back is read by a
+ *                   second thread, which wakes the serving thread with
+ *                   WakeByAddressSingle, as the shim's reader thread does.
  *
  * Served: 102 AddInt(a, b) -> a + b, 103 AddString(a, b) -> a + b,
  * 105 Sum(n) -> 0 for n <= 0, else n + Sum(n - 1) called on the client.
@@ -53,6 +63,12 @@ typedef struct server_ctx {
     const WCHAR *title;
     bool top_level;
     bool quiet_calls;
+    bool relay_echo;
+    bool relay_echo_thread;
+    HANDLE echo_out, echo_in;
+    volatile LONG echo_word;
+    BOOL (WINAPI *wait_on_address)(volatile void *, void *, SIZE_T, DWORD);
+    void (WINAPI *wake_by_address)(void *);
     int version;
     uint32_t seconds;   /* 0 = forever */
     uint32_t hello_ms;  /* 0 = never */
@@ -75,6 +91,25 @@ static sipc_status on_add_int(sipc_conn *c, const DemoAddInt_in *in, DemoAddInt_
 {
     server_ctx *s = user;
 
+    if (s->relay_echo_thread) {
+        /* the answer comes through a reader thread, as in the shim */
+        char b = 'x';
+        DWORD n = 0;
+        LONG zero = 0;
+        InterlockedExchange(&s->echo_word, 0);
+        if (!WriteFile(s->echo_out, &b, 1, &n, NULL) || n != 1)
+            return SIPC_E_WIN32;
+        while (s->echo_word == 0)
+            s->wait_on_address(&s->echo_word, &zero, sizeof zero, 5);
+        if (s->echo_word < 0)
+            return SIPC_E_WIN32;
+    } else if (s->relay_echo) {
+        char b = 'x';
+        DWORD n = 0;
+        if (!WriteFile(s->echo_out, &b, 1, &n, NULL) || n != 1 ||
+            !ReadFile(s->echo_in, &b, 1, &n, NULL) || n != 1)
+            return SIPC_E_WIN32;
+    }
     /* wrap-around like the C++ demo on two's-complement machines, without UB */
     out->ret = (int32_t)((uint32_t)in->a + (uint32_t)in->b);
     if (!s->quiet_calls)
@@ -236,11 +271,27 @@ static BOOL WINAPI console_ctrl(DWORD type)
     return TRUE;
 }
 
+static DWORD WINAPI echo_reader(void *arg)
+{
+    server_ctx *s = arg;
+    for (;;) {
+        char b;
+        DWORD n = 0;
+        if (!ReadFile(s->echo_in, &b, 1, &n, NULL) || n != 1) {
+            InterlockedExchange(&s->echo_word, -1);
+            s->wake_by_address((void *)&s->echo_word);
+            return 0;
+        }
+        InterlockedExchange(&s->echo_word, 1);
+        s->wake_by_address((void *)&s->echo_word);
+    }
+}
+
 static int usage(const char *why)
 {
     demo_emit("error=usage error_detail=\"%s\"", why);
     demo_emit("usage=sipc-demo-server.exe [--title T] [--top-level] [--seconds N] [--v1] "
-              "[--hello-ms MS] [--quiet-calls]");
+              "[--hello-ms MS] [--quiet-calls] [--relay-echo | --relay-echo-thread]");
     return 2;
 }
 
@@ -271,6 +322,10 @@ int main(void)
             s->version = SIPC_V1;
         else if (!wcscmp(a, L"--quiet-calls"))
             s->quiet_calls = true;
+        else if (!wcscmp(a, L"--relay-echo"))
+            s->relay_echo = true;
+        else if (!wcscmp(a, L"--relay-echo-thread"))
+            s->relay_echo = s->relay_echo_thread = true;
         else if (!wcscmp(a, L"--seconds") && has_val) {
             if (!demo_parse_u32(argv[++i], &s->seconds))
                 return usage("bad --seconds");
@@ -282,6 +337,21 @@ int main(void)
         }
     }
 
+    if (s->relay_echo) {
+        s->echo_out = GetStdHandle(STD_ERROR_HANDLE);
+        s->echo_in = GetStdHandle(STD_INPUT_HANDLE);
+        if (s->echo_out == NULL || s->echo_out == INVALID_HANDLE_VALUE ||
+            s->echo_in == NULL || s->echo_in == INVALID_HANDLE_VALUE)
+            return usage("--relay-echo needs stdin and stderr");
+    }
+    if (s->relay_echo_thread) {
+        HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
+        s->wait_on_address = kb ? (void *)GetProcAddress(kb, "WaitOnAddress") : NULL;
+        s->wake_by_address = kb ? (void *)GetProcAddress(kb, "WakeByAddressSingle") : NULL;
+        if (!s->wait_on_address || !s->wake_by_address ||
+            !CreateThread(NULL, 0, echo_reader, s, 0, NULL))
+            return usage("--relay-echo-thread needs WaitOnAddress and a thread");
+    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.base.version = s->version;
     cfg.base.buf_size = SIPC_DEMO_BUF_SIZE;

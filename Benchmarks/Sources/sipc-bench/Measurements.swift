@@ -46,6 +46,8 @@ struct ThroughputRow {
     var clients: Int
     var bridged: [Double]
     var baseline: [Double]
+    /// The C server making one native round trip per call (relay-echo); empty when not measured.
+    var roundTrip: [Double]
 }
 
 struct CopyResult {

@@ -6,7 +6,9 @@
 // the same run, alternating between them, and writes the report.
 //
 // Environment (as the Makefile's RUN_ENV): WINEPREFIX, WINEDEBUG, SIPB_WINE, SIPB_WINESERVER, SIPB_SHIM,
-// SIPB_WIN_BIN (the folder of the .exe files), SIPB_HOST_EXE (a release sipc-host).
+// SIPB_WIN_BIN (the folder of the .exe files), SIPB_HOST_EXE (a release sipc-host), and optionally SIPB_RELAY_ECHO
+// (Benchmarks/experiments/relay-echo built natively: the throughput phase then also measures the C server making one
+// round trip to a native process per call, the least any bridge adds; see Findings 14).
 // Options: --out DIR (default docs), --codec FILE (the codec microbenchmark output to include),
 //          --quick (fewer samples, for trying the driver out),
 //          --only WORDS (comma-separated phase name prefixes, e.g. `wm_copydata,latency`: run just those, for
@@ -70,6 +72,8 @@ let scratch: String = {
 let windowsScratch = "Z:" + scratch
 
 let cTitle = "bench_c_svr"
+let echoTitle = "bench_c_echo_svr"
+let relayEcho: String? = environment["SIPB_RELAY_ECHO"].flatMap { $0.isEmpty ? nil : $0 }
 let swiftTitle = "bench_swift_svr"
 let results = Results()
 var children: [Child] = []
@@ -137,9 +141,23 @@ do {
 
 let cServer: Child
 let swiftHost: Child
+var echoServer: Child? = nil
 do {
     cServer = try startWindows(
         "c-server", cServerExe, ["--title", cTitle, "--quiet-calls", "--hello-ms", "0", "--seconds", "1200"])
+    if let relayEcho {
+        // The C server with one native round trip per call: relay-echo runs wine64 with the server's stdin and
+        // stderr on two pipes and echoes every byte back (Benchmarks/experiments/relay-echo.c).
+        let child = try Child(
+            name: "c-echo-server", executable: relayEcho,
+            arguments: [
+                wine.wine, cServerExe, "--title", echoTitle, "--quiet-calls", "--hello-ms", "0", "--seconds", "1200",
+                "--relay-echo",
+            ],
+            environment: wine.processEnvironment, stdin: false, stderrPath: "\(scratch)/c-echo-server.err")
+        children.append(child)
+        echoServer = child
+    }
     swiftHost = try Child(
         name: "sipc-host", executable: hostExe,
         arguments: [
@@ -153,6 +171,9 @@ do {
     }
     guard swiftHost.output.wait(timeout: .seconds(60), for: { $0.hasPrefix("listening") }) != nil else {
         throw BenchFailure("sipc-host demo did not start: \(swiftHost.output.all)")
+    }
+    if let echoServer, echoServer.output.wait(timeout: .seconds(60), for: { $0.hasPrefix("listening=1") }) == nil {
+        throw BenchFailure("the C server under relay-echo did not start: \(echoServer.output.all)")
     }
 } catch {
     print("sipc-bench: \(error)")
@@ -262,25 +283,31 @@ runPhase("throughput with 1, 2, 4 clients") {
         for child in running {
             child.finish(timeout: .seconds(Int64(seconds) + 60))
             guard let line = child.output.wait(timeout: .seconds(5), for: { $0.hasPrefix("calls=") }),
-                let rate = Double(fields(line)["calls_per_s"] ?? "")
+                let rate = Double(fields(line)["calls_per_s"] ?? ""),
+                child.output.wait(timeout: .seconds(5), for: { $0.hasPrefix("status=") }) == "status=ok"
             else { throw BenchFailure("\(child.name): \(child.output.all)") }
             total += rate
         }
         return total
     }
     for clients in [1, 2, 4] {
-        var row = ThroughputRow(clients: clients, bridged: [], baseline: [])
+        var row = ThroughputRow(clients: clients, bridged: [], baseline: [], roundTrip: [])
         for round in 0..<rounds {
-            // Alternate which one goes first.
-            if round % 2 == 0 {
-                row.baseline.append(try burst(clients, cTitle, "c\(clients)-\(round)"))
-                row.bridged.append(try burst(clients, swiftTitle, "s\(clients)-\(round)"))
-            } else {
-                row.bridged.append(try burst(clients, swiftTitle, "s\(clients)-\(round)"))
-                row.baseline.append(try burst(clients, cTitle, "c\(clients)-\(round)"))
+            // Rotate which one goes first.
+            var order = ["c", "s"]
+            if echoServer != nil { order.insert("e", at: 1) }
+            order = Array(order[(round % order.count)...] + order[..<(round % order.count)])
+            for which in order {
+                switch which {
+                case "c": row.baseline.append(try burst(clients, cTitle, "c\(clients)-\(round)"))
+                case "e": row.roundTrip.append(try burst(clients, echoTitle, "e\(clients)-\(round)"))
+                default: row.bridged.append(try burst(clients, swiftTitle, "s\(clients)-\(round)"))
+                }
             }
         }
-        log("\(clients) clients: all-Wine \(row.baseline.map { Int($0) }) bridged \(row.bridged.map { Int($0) }) calls/s")
+        log(
+            "\(clients) clients: all-Wine \(row.baseline.map { Int($0) }) all-Wine + round trip \(row.roundTrip.map { Int($0) }) "
+                + "bridged \(row.bridged.map { Int($0) }) calls/s")
         results.throughput.append(row)
     }
 }
