@@ -1,5 +1,5 @@
 /*
- * relay-echo.c - the native end of the relay-floor experiment (Findings 14).
+ * relay-echo.c - the native end of the throughput ceiling (Benchmarks/Findings.md 14).
  *
  *   relay-echo COMMAND [ARG...]
  *

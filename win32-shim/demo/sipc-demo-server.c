@@ -19,7 +19,7 @@
  *   --hello-ms MS   call SayHello("Hello from the C server") on each new client
  *                   MS ms after it connected (default 100; 0 = never)
  *   --quiet-calls   no line per call (connects, disconnects, hellos remain)
- *   --relay-echo    for the relay-floor experiment (Benchmarks/Findings.md 14):
+ *   --relay-echo    for the throughput ceiling (Benchmarks/Findings.md 14):
  *                   before it answers, each AddInt writes one byte to stderr
  *                   and reads one byte back from stdin, i.e. one round trip
  *                   to the native process holding the other ends
@@ -96,7 +96,8 @@ static sipc_status on_add_int(sipc_conn *c, const DemoAddInt_in *in, DemoAddInt_
         char b = 'x';
         DWORD n = 0;
         LONG zero = 0;
-        InterlockedExchange(&s->echo_word, 0);
+        if (InterlockedCompareExchange(&s->echo_word, 0, 1) < 0)
+            return SIPC_E_WIN32; /* the reader saw the pipe end */
         if (!WriteFile(s->echo_out, &b, 1, &n, NULL) || n != 1)
             return SIPC_E_WIN32;
         while (s->echo_word == 0)
