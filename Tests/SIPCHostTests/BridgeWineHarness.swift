@@ -159,6 +159,13 @@ final class MsgPeer {
         return process.waitForExit(timeout: connection == nil ? timeout : .seconds(2))
     }
 
+    /// Starts `msg-peer.exe serve TITLE 60 msgonly` and waits for its `ready` line: the peer and its window.
+    static func serving(_ title: String) throws -> (peer: MsgPeer, window: WindowHandle) {
+        let peer = try MsgPeer(["serve", title, "60", "msgonly"])
+        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
+        return (peer, WindowHandle(rawValue: try #require(parseNumber(fields(ready)["hwnd"]))))
+    }
+
     /// The `key=value` fields of a line.
     static func fields(_ line: String) -> [String: String] {
         var fields: [String: String] = [:]

@@ -64,11 +64,9 @@ struct BridgeWineIntegrationTests {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
         let title = BridgeWine.uniqueTitle("sipb-peer")
-        let peer = try MsgPeer(["serve", title, "60", "msgonly"])
-        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
-        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        let (peer, peerWindow) = try MsgPeer.serving(title)
         #expect(try connection.findWindow(parent: .message, title: title) == peerWindow)
-        let pid = try #require(UInt32(MsgPeer.fields(ready)["pid"] ?? ""))
+        let pid = try #require(UInt32(MsgPeer.fields(peer.line(startingWith: "ready") ?? "")["pid"] ?? ""))
         #expect(try connection.windowThreadProcessId(peerWindow)?.processId == pid)
         #expect(try connection.processImagePath(processId: pid).lowercased().hasSuffix("msg-peer.exe"))
 
@@ -218,9 +216,7 @@ struct BridgeWineIntegrationTests {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
         let title = BridgeWine.uniqueTitle("sipb-copy-out")
-        let peer = try MsgPeer(["serve", title, "60", "msgonly"])
-        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
-        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        let (peer, peerWindow) = try MsgPeer.serving(title)
         let bytes = peerPattern(size: size, seed: 3)
         let start = ContinuousClock.now
         let outcome = try connection.sendCopyData(to: peerWindow, dwData: 1234, bytes: bytes, timeout: .seconds(60))
@@ -240,9 +236,7 @@ struct BridgeWineIntegrationTests {
     func copyDataToPeerInARow() throws {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
-        let peer = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-copy-row"), "60", "msgonly"])
-        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
-        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        let (peer, peerWindow) = try MsgPeer.serving(BridgeWine.uniqueTitle("sipb-copy-row"))
         // Shrinking and growing: a kept buffer is reused when it is large enough and replaced when it is not.
         let sizes = [1 << 20, 300_000, 1 << 20, 1_500_000, 70_000, 2_000_000]
         var hashes: [UInt64] = []
@@ -309,9 +303,7 @@ struct BridgeWineIntegrationTests {
                 lParam: message.lParam - 1
             ).lresult + 1
         }
-        let peer = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-nest-peer"), "60", "msgonly"])
-        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
-        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        let (peer, peerWindow) = try MsgPeer.serving(BridgeWine.uniqueTitle("sipb-nest-peer"))
         let start = ContinuousClock.now
         let outcome = try connection.sendMessage(
             to: peerWindow, message: msgNest, wParam: window.hwnd.rawValue, lParam: 40)
@@ -451,9 +443,7 @@ struct BridgeWineIntegrationTests {
         let connection = try BridgeWine.connect()
         defer { connection.shutdown() }
         let transport = try #require(connection.transport as? PipeTransport)
-        let peer = try MsgPeer(["serve", BridgeWine.uniqueTitle("sipb-kill"), "60", "msgonly"])
-        let ready = try #require(try peer.waitForLine(startingWith: "ready"), "msg-peer did not start: \(peer.lines)")
-        let peerWindow = WindowHandle(rawValue: try #require(parseNumber(MsgPeer.fields(ready)["hwnd"])))
+        let (peer, peerWindow) = try MsgPeer.serving(BridgeWine.uniqueTitle("sipb-kill"))
         let shimPid = transport.process.pid
         let killedAt = MarkedInstant()
         let killer = Thread {

@@ -91,25 +91,23 @@ static sipc_status on_add_int(sipc_conn *c, const DemoAddInt_in *in, DemoAddInt_
 {
     server_ctx *s = user;
 
-    if (s->relay_echo_thread) {
-        /* the answer comes through a reader thread, as in the shim */
+    if (s->relay_echo) {
         char b = 'x';
         DWORD n = 0;
         LONG zero = 0;
-        if (InterlockedCompareExchange(&s->echo_word, 0, 1) < 0)
+        if (s->relay_echo_thread && InterlockedCompareExchange(&s->echo_word, 0, 1) < 0)
             return SIPC_E_WIN32; /* the reader saw the pipe end */
         if (!WriteFile(s->echo_out, &b, 1, &n, NULL) || n != 1)
             return SIPC_E_WIN32;
-        while (s->echo_word == 0)
-            s->wait_on_address(&s->echo_word, &zero, sizeof zero, 5);
-        if (s->echo_word < 0)
+        if (s->relay_echo_thread) {
+            /* the answer comes through the reader thread, as in the shim */
+            while (s->echo_word == 0)
+                s->wait_on_address(&s->echo_word, &zero, sizeof zero, 5);
+            if (s->echo_word < 0)
+                return SIPC_E_WIN32;
+        } else if (!ReadFile(s->echo_in, &b, 1, &n, NULL) || n != 1) {
             return SIPC_E_WIN32;
-    } else if (s->relay_echo) {
-        char b = 'x';
-        DWORD n = 0;
-        if (!WriteFile(s->echo_out, &b, 1, &n, NULL) || n != 1 ||
-            !ReadFile(s->echo_in, &b, 1, &n, NULL) || n != 1)
-            return SIPC_E_WIN32;
+        }
     }
     /* wrap-around like the C++ demo on two's-complement machines, without UB */
     out->ret = (int32_t)((uint32_t)in->a + (uint32_t)in->b);
