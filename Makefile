@@ -72,7 +72,12 @@ $(PREFIX_STAMP): | deps
 # server 100 ms to answer a connect), and two cores shared by several Wine suites at once make that noisy.
 test: deps shim prefix fuzz-short
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(RUN_ENV) SIPB_REQUIRE_WINE=1 $(SWIFT) test --no-parallel $(SWIFT_FLAGS)
+	@mkdir -p build; set -o pipefail; \
+	$(RUN_ENV) SIPB_REQUIRE_WINE=1 $(SWIFT) test --no-parallel $(SWIFT_FLAGS) 2>&1 | tee build/test.log; rc=$$?; \
+	if [ $$rc -ne 0 ]; then \
+	  echo "test: failed (exit $$rc). What failed, from build/test.log:"; \
+	  grep -E '✘|↳|Fatal error|^error:' build/test.log | grep -v -E '^✘ Test run with|Testing Library Version|Target Platform' | head -40; \
+	fi; exit $$rc
 
 # The soak test alone at full size (the bounded version runs in `make test`); prints time, rates and RSS.
 soak: deps shim prefix

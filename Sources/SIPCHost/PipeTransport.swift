@@ -56,6 +56,9 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
     let uploadFileName: String?
     // Guarded by `receiveLock`: the state of the receiving side, touched only by `receive` and `deinit`.
     private let receiveLock = NSLock()
+    /// The thread that passes the shim's stderr to the logger (``ShimLogDestination/logger(_:)``), until
+    /// `exited` has waited for its last line.
+    private var logForwarder: LineForwarder?
     private var reader: PipeReader
 
     /// Prepares to talk to the shim.
@@ -68,13 +71,19 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
         process: ChildProcess, inputFD: Int32, outputFD: Int32,
         logger: Logger = Logger(label: "sipb.transport", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.init(process: process, inputFD: inputFD, outputFD: outputFD, ring: nil, upload: nil, logger: logger)
+        self.init(
+            process: process, inputFD: inputFD, outputFD: outputFD, ring: nil, upload: nil, logForwarder: nil,
+            logger: logger)
     }
 
     /// Prepares to talk to the shim, with the ring (`SIPB_SHIM_RING`) and the upload area (`SIPB_SHIM_UPLOAD`)
     /// the shim was told about; the transport owns them and removes their files.
-    init(process: ChildProcess, inputFD: Int32, outputFD: Int32, ring: ShimRing?, upload: ShimUpload?, logger: Logger) {
+    init(
+        process: ChildProcess, inputFD: Int32, outputFD: Int32, ring: ShimRing?, upload: ShimUpload?,
+        logForwarder: LineForwarder? = nil, logger: Logger
+    ) {
         self.process = process
+        self.logForwarder = logForwarder
         self.inputFD = inputFD
         self.logger = logger
         self.ring = ring
@@ -183,6 +192,15 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
             let flags = (try? Pipe.Hello(decoding: frame.payload, frame: .hello))?.flags ?? 0
             settleRing(helloFlags: flags)
             settleUpload(helloFlags: flags)
+        }
+        if case .exited? = event, let forwarder = logForwarder {
+            // What the shim logged before it exited reaches the logger before its exit is reported. Its stderr
+            // is drained once the pipe has been quiet for 50 ms (Wine helpers may hold it open): a bound, not a
+            // hang, if one of them keeps writing.
+            logForwarder = nil
+            if !forwarder.waitUntilDone(timeout: .seconds(2)) {
+                logger.warning("the shim's last log lines were not all forwarded before its exit was reported")
+            }
         }
         return event
     }

@@ -255,33 +255,59 @@ extension PipeTransport {
         }
         close(toShim.read)
         close(fromShim.write)
+        var forwarder: LineForwarder?
         if let logPipe, case .logger(let level) = shimLog {
             close(logPipe.write)
-            let forwarder = LineForwarder(fd: logPipe.read, process: process, logger: logger, level: level)
-            let thread = Thread { forwarder.run() }
+            let lines = LineForwarder(fd: logPipe.read, process: process, logger: logger, level: level)
+            let thread = Thread { lines.run() }
             thread.name = "sipb-stderr-\(process.pid)"
             thread.start()
+            forwarder = lines
         }
         logger.debug("started the shim", metadata: ["pid": "\(process.pid)", "shim": "\(shim)"])
         return PipeTransport(
-            process: process, inputFD: toShim.write, outputFD: fromShim.read, ring: ring, upload: upload, logger: logger)
+            process: process, inputFD: toShim.write, outputFD: fromShim.read, ring: ring, upload: upload,
+            logForwarder: forwarder, logger: logger)
     }
 }
 
 /// Forwards a child's stderr to a logger line by line; owns and closes `fd`. Stops when the child has exited
-/// and the pipe is quiet, or at EOF.
-private final class LineForwarder: @unchecked Sendable {
+/// and the pipe is quiet, or at EOF; ``waitUntilDone(timeout:)`` waits for that.
+final class LineForwarder: @unchecked Sendable {
     let fd: Int32
     let process: ChildProcess
     let logger: Logger
     let level: Logger.Level
+    /// Set (under its lock) when ``run()`` has forwarded its last line.
+    private let finished = NSCondition()
+    private var done = false
 
     init(fd: Int32, process: ChildProcess, logger: Logger, level: Logger.Level) {
         (self.fd, self.process, self.logger, self.level) = (fd, process, logger, level)
     }
 
+    /// Waits until every line has been forwarded (the child exited and its stderr is drained), or `timeout`.
+    /// - Returns: Whether the forwarder finished.
+    @discardableResult
+    func waitUntilDone(timeout: Duration) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds)
+            + Double(timeout.components.attoseconds) / 1e18)
+        finished.lock()
+        defer { finished.unlock() }
+        while !done {
+            if !finished.wait(until: deadline) { return done }
+        }
+        return true
+    }
+
     func run() {
-        defer { close(fd) }
+        defer {
+            close(fd)
+            finished.lock()
+            done = true
+            finished.broadcast()
+            finished.unlock()
+        }
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

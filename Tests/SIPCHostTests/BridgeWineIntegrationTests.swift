@@ -461,6 +461,8 @@ struct BridgeWineIntegrationTests {
         print("pending call failed \(latency) after SIGKILL of the shim")
         #expect(latency < .seconds(1))
         #expect(throws: BridgeError.shimExited(.signaled(SIGKILL))) { _ = try connection.isWindow(peerWindow) }
+        // The Windows program the shim was calling lives on (this also keeps `peer` alive until here).
+        #expect(peer.process.exitStatus == nil, "msg-peer ended with the shim: \(peer.lines)")
     }
 
     @Test(
@@ -502,7 +504,8 @@ struct BridgeWineIntegrationTests {
     func eventsAndHandles() throws {
         let store = CapturingLogHandler.Store()
         let logger = Logger(label: "sipb.test", factory: { _ in CapturingLogHandler(store: store) })
-        let connection = try BridgeWine.connect(shimLog: .logger(.info), logger: logger)
+        let connection = try BridgeWine.connect(
+            shimLog: .logger(.info), shimEnvironment: ["SIPB_SHIM_LOG": "info"], logger: logger)
         defer { connection.shutdown() }
         let name = BridgeWine.uniqueTitle("Local\\sipb-event")
         let first = try connection.createEvent(name: name, manualReset: true)
@@ -515,8 +518,10 @@ struct BridgeWineIntegrationTests {
         if case .requestFailed(_, let status, _, _)? = notFound { #expect(status == .notFound) }
         let missing = #expect(throws: BridgeError.self) { _ = try connection.openMapping(name: name + "-missing") }
         if case .requestFailed(_, let status, _, _)? = missing { #expect(status == .win32Error) }
-        connection.shutdown()
+        #expect(connection.shutdown() == .exited(0))
         #expect(store.all.contains { $0.hasPrefix("shim: ") }, "the shim's stderr lines are forwarded: \(store.all)")
+        // Its last line, written just before it exited, is there as soon as shutdown() has seen the exit.
+        #expect(store.all.contains { $0.contains("exiting with code 0") }, "\(store.all.suffix(3))")
     }
 }
 

@@ -96,10 +96,11 @@ struct PipeTransportTests {
         try Data(frames.flatMap(frameBytes)).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let transport = try nativeShim("cat '\(file.path)'; (sleep 2 &); exit 5")
-        let start = ContinuousClock.now
         for frame in frames { #expect(next(transport) == .frame(frame)) }
+        // cat had written the last frame before it ended; waiting for EOF would take the `sleep`'s 2 s from here.
+        let lastFrame = ContinuousClock.now
         #expect(next(transport) == .exited(.exited(5)))
-        #expect(ContinuousClock.now - start < .milliseconds(1500))
+        #expect(ContinuousClock.now - lastFrame < .seconds(1))
     }
 
     @Test("a child that exited before the first receive: its frames come first, even past the deadline")
@@ -121,7 +122,7 @@ struct PipeTransportTests {
         #expect(waited >= .milliseconds(150) && waited < .seconds(1))
         let pastStart = ContinuousClock.now
         #expect(transport.receive(deadline: pastStart - .milliseconds(1)) == nil)
-        #expect(ContinuousClock.now - pastStart < .milliseconds(100))
+        #expect(ContinuousClock.now - pastStart < .milliseconds(500))
         transport.closeOutput()  // `cat` sees EOF and exits
         #expect(next(transport) == .exited(.exited(0)))
         let afterStart = ContinuousClock.now

@@ -182,7 +182,7 @@ final class ReliabilityWineTests {
     }
 
     @Test(
-        "a client killed in the middle of a call, or of a nested call, is dropped within 100 ms; others go on",
+        "a client killed in the middle of a call, or of a nested call, is dropped at the next check; others go on",
         .timeLimit(.minutes(2)), arguments: [false, true])
     func clientKilledMidCall(nested: Bool) throws {
         let session = try ShimSession()
@@ -192,27 +192,30 @@ final class ReliabilityWineTests {
         profile.serverTitle = title
         var victim: WindowsProgram?
         var killedInside: (hostCallsOpen: Int, goneAt: ContinuousClock.Instant)?
-        var hostCallsOpen = 0
-        // Kills the victim from inside a handler (once) and returns once its process is gone: the call it made
-        // is still open on both sides at that moment.
-        let killVictim = {
-            guard killedInside == nil, let program = victim else { return }
+        var hostCallsOpen: [WindowHandle: Int] = [:]  // the host's Sum calls into each client still open
+        // Kills the victim from inside a handler of its own call (once) and returns once its process is gone: the
+        // call it made is still open on both sides at that moment. The bystander's Sum chain passes Sum(4) too,
+        // first if the victim started late: the caller is told by its window (sipc-peer prints `local=`).
+        let killVictim = { (caller: SIPCPeer) in
+            guard killedInside == nil, let program = victim,
+                parseNumber(program.values("local").first) == caller.remoteWindow.rawValue
+            else { return }
             kill(program.process.processIdentifier, SIGKILL)
             let deadline = ContinuousClock.now + .seconds(10)
             while program.isRunning, ContinuousClock.now < deadline { usleep(500) }
-            killedInside = (hostCallsOpen, .now)
+            killedInside = (hostCallsOpen[caller.remoteWindow, default: 0], .now)
         }
         var router = TestProtocol.router(skipping: [TestProtocol.addInt.id, TestProtocol.sum.id])
         router.registerContextual(TestProtocol.addInt) { inputs, peer in
             let (a, b) = inputs
-            if a == 666 { killVictim() }
+            if a == 666 { killVictim(peer) }
             return a &+ b
         }
         router.registerContextual(TestProtocol.sum) { n, peer in
-            if n == 4 && nested { killVictim() }
+            if n == 4 && nested { killVictim(peer) }
             guard n > 0 else { return 0 }
-            hostCallsOpen += 1
-            defer { hostCallsOpen -= 1 }
+            hostCallsOpen[peer.remoteWindow, default: 0] += 1
+            defer { hostCallsOpen[peer.remoteWindow, default: 0] -= 1 }
             return n &+ (try peer.call(TestProtocol.sum, n - 1))
         }
         let server = try SIPCServer(
@@ -251,9 +254,13 @@ final class ReliabilityWineTests {
         // Mid-call: inside the victim's AddInt; nested: inside host Sum(4), while the host's Sum(6) waits for
         // its call into the victim's Sum(5).
         #expect(killInfo.hostCallsOpen == (nested ? 1 : 0), "host calls open when killed: \(killInfo.hostCallsOpen)")
-        try #require(dropped.count >= 1, "the victim was never dropped")
-        let drop = dropped[0]
-        #expect(drop.at - killInfo.goneAt < .milliseconds(100), "dropped \(drop.at - killInfo.goneAt) after its death")
+        let victimWindow = try #require(parseNumber(victimProgram.values("local").first), "\(victimProgram.lines)")
+        let drop = try #require(
+            dropped.first { $0.window.rawValue == victimWindow }, "the victim was never dropped: \(dropped)")
+        // The server looks for dead client windows every 50 ms (10-44 ms here, up to 200 ms in the soak's load):
+        // the time is reported, and bounded only well below the bystander's remaining 2 s, so that a drop that
+        // waited for anything but that check (the next call, the last client leaving, close()) still fails.
+        #expect(drop.at - killInfo.goneAt < .seconds(1), "dropped \(drop.at - killInfo.goneAt) after its death")
         print("killed client (nested: \(nested)) dropped \(drop.at - killInfo.goneAt) after its process was gone")
         // Its two buffers are gone at once (the bystander's two remain), and so is its connection window.
         #expect(drop.filesLeft == 2 * drop.peersLeft, "files \(drop.filesLeft) for \(drop.peersLeft) peers")
@@ -285,17 +292,22 @@ final class ReliabilityWineTests {
             bridge: session.bridge, configuration: .init(profile: profile), router: router,
             logger: WineTestEnvironment.logger("sipc-server"))
         defer { server.close() }
-        // It answers AddInt(1, 1), then sleeps 6 s without pumping messages, then pumps for 4 s.
+        // It answers AddInt(1, 1), then sleeps 8 s without pumping messages, then pumps for 4 s.
         let hanging = try WindowsProgram(
             "sipc-peer.exe",
-            ["client", "--title", title, "add-int", "1", "1", "freeze", "6000", "sleep", "4000", "add-int", "2", "2"])
+            ["client", "--title", title, "add-int", "1", "1", "freeze", "8000", "sleep", "4000", "add-int", "2", "2"])
         var deadline = ContinuousClock.now + .seconds(60)
         try server.serve(until: { firstCaller != nil || ContinuousClock.now > deadline })
         let stuck = try #require(firstCaller, "the client never called: \(hanging.lines)")
         try session.bridge.serve(for: .milliseconds(200))  // it is frozen now
 
+        // The other client connects first (a Wine process's start is not part of the wait), then calls 1.5 s
+        // later, inside the host's 4 s wait, which ends well before the hanging client wakes up.
         let other = try WindowsProgram(
-            "sipc-peer.exe", ["client", "--title", title, "add-int", "5", "5", "sum", "10", "add-int", "6", "6"])
+            "sipc-peer.exe",
+            ["client", "--title", title, "sleep", "1500", "add-int", "5", "5", "sum", "10", "add-int", "6", "6"])
+        try server.serve(until: { server.peers.count == 2 || !other.isRunning || ContinuousClock.now > deadline })
+        try #require(server.peers.count == 2, "the other client did not connect: \(other.lines)")
         waiting = true
         let started = ContinuousClock.now
         let error = #expect(throws: SIPCCallError.self) {

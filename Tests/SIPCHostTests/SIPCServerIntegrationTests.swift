@@ -119,6 +119,7 @@ final class SIPCServerIntegrationTests {
         // finish() can return a moment before the watcher, which looks every millisecond, has seen the exit.
         let exited = try #require(exitedAt.wait(), "the client did not exit")
         // Its window dies before its process is gone, so the drop may even come first.
+        print("abrupt client noticed \(dropped - exited) after its exit")
         #expect(dropped - exited < .milliseconds(100), "noticed \(dropped - exited) after the exit")
         #expect(server.peers.isEmpty)
         // Its /dev/shm files are gone too.

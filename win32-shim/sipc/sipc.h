@@ -488,6 +488,8 @@ struct sipc_conn {
     uint32_t depth;      /* our outgoing calls in progress (v2 slot index) */
     uint32_t busy;       /* outgoing + incoming calls in progress */
     uint32_t seq;
+    double connect_answer_ms; /* client: how long the server took to answer the
+                               * last connect request (or to time out), QPC */
     sipc_server *server; /* server side: the owner */
     void *app;           /* free for the application */
     sipc_error err;

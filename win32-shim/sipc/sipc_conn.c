@@ -501,6 +501,9 @@ sipc_status sipc_connect(sipc_conn *c, const sipc_config *cfg, HWND server)
     WCHAR fmt[SIPC_MAX_NAME];
     sipc_config norm;
     DWORD_PTR res = 0;
+    LARGE_INTEGER t0, t1, freq;
+    LRESULT sent;
+    DWORD err;
     sipc_status st;
 
     if (!c)
@@ -520,8 +523,15 @@ sipc_status sipc_connect(sipc_conn *c, const sipc_config *cfg, HWND server)
         return c->err.status;
     c->owns_local = true;
     SetLastError(0);
-    if (!SendMessageTimeoutW(server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_CONNECT, (LPARAM)c->local,
-                             SMTO_ABORTIFHUNG, SIPC_CONNECT_TIMEOUT_MS, &res)) {
+    QueryPerformanceCounter(&t0);
+    sent = SendMessageTimeoutW(server, SIPC_UM_CALL_FUN, SIPC_FUN_ID_CONNECT, (LPARAM)c->local,
+                               SMTO_ABORTIFHUNG, SIPC_CONNECT_TIMEOUT_MS, &res);
+    err = GetLastError();
+    QueryPerformanceCounter(&t1);
+    QueryPerformanceFrequency(&freq);
+    c->connect_answer_ms = (double)(t1.QuadPart - t0.QuadPart) * 1000.0 / (double)freq.QuadPart;
+    if (!sent) {
+        SetLastError(err);
         st = sipc__fail_win32(&c->err, "connect: SendMessageTimeout(UM_CALL_FUN, 100)");
         goto fail;
     }

@@ -20,6 +20,9 @@
  *   --hello-ms N    (server) call SayHello on each client N ms after it
  *                   connected (0 = never, the default)
  *
+ * The client first connects: connected=1 version= local= remote= connect_ms=
+ * (look-up and connect) connect_answer_ms= (of it, the time the server took to
+ * answer the connect request; printed after a failed connect too).
  * Client commands, run in order; each prints "command=<name>" first:
  *   add-int A B          result=<int>
  *   add-string A B       result_units=<n> result_hex=<UTF-16LE bytes, hex>
@@ -666,6 +669,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
     if (st != SIPC_OK) {
         sipb_emit("error=%s", sipc_status_name(st));
         sipb_emit("error_detail=%s", p->client.err.what);
+        sipb_emit("connect_answer_ms=%.2f", p->client.connect_answer_ms);
         sipb_emit("status=fail");
         return 1;
     }
@@ -674,6 +678,7 @@ static int run_client(peer_ctx *p, int argc, WCHAR **argv, int i)
     sipb_emit("local=0x%08x", (unsigned)(uintptr_t)p->client.local);
     sipb_emit("remote=0x%08x", (unsigned)(uintptr_t)p->client.remote);
     sipb_emit("connect_ms=%.2f", sipb_now_ms() - p->t0);
+    sipb_emit("connect_answer_ms=%.2f", p->client.connect_answer_ms);
 
     while (i < argc) {
         const WCHAR *cmd = argv[i++];

@@ -27,7 +27,8 @@
  * second level of a Sum chain.
  *
  * Output (one key=value per line): connected=1, local=0x.., connect_ms= (the
- * connect that succeeded; each failed attempt prints connect_failed=), then at the end
+ * connect that succeeded), connect_answer_ms= (of it, the time the server took to
+ * answer; each failed attempt prints connect_failed=), then at the end
  * ops= int= wide= narrow= copy= sum= calls_out= calls_in= copy_bytes=
  * max_depth= connect_retries= errors= elapsed_ms= ops_per_s=, a readable
  * `summary ...` line and status=ok|fail. A wrong, missing or misordered
@@ -571,7 +572,8 @@ int main(void)
         if (server && (st = sipc_connect(&x.conn, &cfg, server)) == SIPC_OK)
             break;
         x.connect_retries++;
-        sipb_emit("connect_failed=%s after %.1f ms: %s", sipc_status_name(st), sipb_now_ms() - t0,
+        sipb_emit("connect_failed=%s after %.1f ms (the server's answer: %.1f ms): %s", sipc_status_name(st),
+                  sipb_now_ms() - t0, server ? x.conn.connect_answer_ms : 0.0,
                   server ? x.conn.err.what : "no server");
         Sleep(50);
     }
@@ -584,6 +586,7 @@ int main(void)
     sipb_emit("connected=1");
     sipb_emit("local=0x%08x", (unsigned)(uintptr_t)x.conn.local);
     sipb_emit("connect_ms=%.1f", sipb_now_ms() - t0);
+    sipb_emit("connect_answer_ms=%.1f", x.conn.connect_answer_ms);
 
     t0 = sipb_now_ms();
     rc = run_ops(&x);
