@@ -166,7 +166,8 @@ public enum ShimLogDestination: Sendable {
     case inherit
     /// Nowhere.
     case discard
-    /// Each line to the bridge's logger at this level.
+    /// Each line to the bridge's logger at this level. Every line the shim wrote before it exited is logged
+    /// before its exit is reported (its stderr is given up to 2 s to drain).
     case logger(Logger.Level)
 }
 
