@@ -170,8 +170,12 @@ public final class PipeTransport: BridgeTransport, @unchecked Sendable {
                 }
             }
             if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write to shim", errno: errno)
+                let code = errno
+                if code == EINTR { continue }
+                // No reader is left: the shim has exited, or its exit is under way (its descriptors close before
+                // it is reaped). Say so, rather than leave the caller with an errno.
+                if code == EPIPE, let status = process.waitForExit(timeout: .seconds(1)) { throw .shimExited(status) }
+                throw .io(operation: "write to shim", errno: code)
             }
             let fromHeader = min(written, header.count - headerDone)
             headerDone += fromHeader

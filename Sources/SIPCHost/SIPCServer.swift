@@ -313,8 +313,18 @@ public final class SIPCServer {
     }
 
     /// Notices clients whose window died (SOUI's `CheckConnectivity`); call it every 50 ms or so.
+    ///
+    /// Only a window the shim says is gone drops its client. When the bridge itself fails (the shim died), the
+    /// check stops and every client is kept: they are not known to be dead, and whoever restarts the shim (as
+    /// ``SIPCSupervisor`` does) asks exactly these to reconnect.
     public func checkConnectivity() {
-        for (client, peer) in peers where (try? bridge.isWindow(client)) != true {
+        for (client, peer) in peers {
+            let alive: Bool
+            do { alive = try bridge.isWindow(client) } catch {
+                logger.debug("connectivity check stopped", metadata: ["error": "\(error)"])
+                return
+            }
+            guard !alive else { continue }
             logger.info("client window gone", metadata: ["client": "\(client)"])
             drop(peer)
         }

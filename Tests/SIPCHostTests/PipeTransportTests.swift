@@ -68,13 +68,19 @@ struct PipeTransportTests {
         #expect(connection.shutdown(timeout: .seconds(5)) == .exited(0))
     }
 
-    @Test("a write to a child that is gone fails with an error instead of SIGPIPE")
+    @Test("a write to a child that is gone fails with shimExited instead of SIGPIPE or a bare errno")
     func writeToDeadChild() throws {
         let transport = try nativeShim([printf(hello), readAck, "exec 0<&-", "exit 0"].joined(separator: "; "))
         let connection = try BridgeConnection(transport: transport)
         transport.process.waitForExit(timeout: .seconds(5))
-        #expect(throws: BridgeError.self) {
+        #expect(throws: BridgeError.shimExited(.exited(0))) {
             for _ in 0..<3 { _ = try connection.isWindow(.null) }
+        }
+        // The transport alone: EPIPE from the write becomes the exit it means.
+        let alone = try nativeShim("exec 0<&-; exit 3")
+        alone.process.waitForExit(timeout: .seconds(5))
+        #expect(throws: BridgeError.shimExited(.exited(3))) {
+            try alone.send(PipeFrame(type: .reply, tag: 1, payload: []))
         }
     }
 
