@@ -93,14 +93,29 @@ import Testing
 final class ReliabilityWineTests {
     enum ReconnectMode: String, CaseIterable, Sendable { case formerClients, windowClass }
 
+    /// The ipcdemo profile (64 slots) under a test's own server title.
+    static func demoProfile(title: String) throws -> SIPCProfile {
+        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
+        profile.serverTitle = title
+        return profile
+    }
+
+    /// An ipcdemo server titled `title` on `session`'s shim.
+    static func demoServer(
+        _ session: ShimSession, title: String, router: SIPCRouter<SIPCPeer> = TestProtocol.router()
+    ) throws -> SIPCServer {
+        try SIPCServer(
+            bridge: session.bridge, configuration: .init(profile: demoProfile(title: title)), router: router,
+            logger: WineTestEnvironment.logger("sipc-server"))
+    }
+
     @Test(
         "the shim killed: the supervisor restarts it with backoff and a sinstar3-style client reconnects",
         .timeLimit(.minutes(2)), arguments: ReconnectMode.allCases)
     func shimKilledAndRestarted(mode: ReconnectMode) throws {
         try WineTestEnvironment.requireAvailable()
         let title = uniqueTitle("sipb_restart")
-        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
-        profile.serverTitle = title
+        let profile = try Self.demoProfile(title: title)
         var policy = SIPCSupervisor.Policy()
         policy.notifyFormerClients = mode == .formerClients
         policy.reconnectWindowClass = mode == .windowClass ? "sipc_window" : nil
@@ -190,8 +205,6 @@ final class ReliabilityWineTests {
         let session = try ShimSession()
         defer { session.close() }
         let title = uniqueTitle(nested ? "sipb_kill_nested" : "sipb_kill_call")
-        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
-        profile.serverTitle = title
         var victim: WindowsProgram?
         var killedInside: (hostCallsOpen: Int, goneAt: ContinuousClock.Instant)?
         var hostCallsOpen: [WindowHandle: Int] = [:]  // the host's Sum calls into each client still open
@@ -220,9 +233,7 @@ final class ReliabilityWineTests {
             defer { hostCallsOpen[peer.remoteWindow, default: 0] -= 1 }
             return n &+ (try peer.call(TestProtocol.sum, n - 1))
         }
-        let server = try SIPCServer(
-            bridge: session.bridge, configuration: .init(profile: profile), router: router,
-            logger: WineTestEnvironment.logger("sipc-server"))
+        let server = try Self.demoServer(session, title: title, router: router)
         defer { server.close() }
         var dropped:
             [(
@@ -278,8 +289,6 @@ final class ReliabilityWineTests {
         let session = try ShimSession()
         defer { session.close() }
         let title = uniqueTitle("sipb_hang")
-        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
-        profile.serverTitle = title
         var waiting = false
         var servedWhileWaiting = 0
         var firstCaller: SIPCPeer?
@@ -290,9 +299,7 @@ final class ReliabilityWineTests {
             if a == 1 && b == 1 { firstCaller = peer }
             return a &+ b
         }
-        let server = try SIPCServer(
-            bridge: session.bridge, configuration: .init(profile: profile), router: router,
-            logger: WineTestEnvironment.logger("sipc-server"))
+        let server = try Self.demoServer(session, title: title, router: router)
         defer { server.close() }
         // It answers AddInt(1, 1), then sleeps 8 s without pumping messages, then pumps for 4 s.
         let hanging = try WindowsProgram(
@@ -345,11 +352,7 @@ final class ReliabilityWineTests {
         let session = try ShimSession()
         defer { session.close() }
         let title = uniqueTitle("sipb_check_dead")
-        var profile = try SIPCProfile.ipcDemo(stackSize: 64)
-        profile.serverTitle = title
-        let server = try SIPCServer(
-            bridge: session.bridge, configuration: .init(profile: profile), router: TestProtocol.router(),
-            logger: WineTestEnvironment.logger("sipc-server"))
+        let server = try Self.demoServer(session, title: title)
         defer { server.close() }
         let client = try WindowsProgram(
             "sipc-peer.exe", ["client", "--title", title, "add-int", "1", "2", "sleep", "30000"])
