@@ -683,8 +683,8 @@ final class SoakTests {
             #expect(program.values("status") == ["ok"], "client \(index): \(program.lines.suffix(8))")
             #expect(program.values("errors") == ["0"], "client \(index): \(mismatches(program))")
             #expect(program.values("ops") == ["\(expected)"], "client \(index)")
-            // SOUI's client gives the server 100 ms to answer a connect (its answer took 2-30 ms here, with two
-            // processors kept busy too); on a machine overloaded beyond that a connect may time out, and the soak
+            // SOUI's client gives the server 100 ms to answer a connect (its answer took 2-31 ms here, also with two
+            // processors kept busy); on a machine overloaded beyond that a connect may time out, and the soak
             // client retries. A timeout is the only failure allowed, twice at most: a refusal or anything else
             // fails the soak.
             let failedConnects = program.values("connect_failed")
