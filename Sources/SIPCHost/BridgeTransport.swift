@@ -78,10 +78,7 @@ public final class TransportInbox: @unchecked Sendable {
         defer { condition.unlock() }
         while head == events.count {
             if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                if left <= .zero { return nil }
-                let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) * 1e-18
-                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                if !condition.waitUnlessPast(deadline) { return nil }
             } else {
                 condition.wait()
             }

@@ -191,10 +191,7 @@ public final class ChildProcess: @unchecked Sendable {
         defer { condition.unlock() }
         while status == nil {
             if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                if left <= .zero { break }
-                let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) * 1e-18
-                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                if !condition.waitUnlessPast(deadline) { break }
             } else {
                 condition.wait()
             }

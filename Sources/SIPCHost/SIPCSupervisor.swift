@@ -182,8 +182,7 @@ public final class SIPCSupervisor {
         while !condition() {
             let left = ContinuousClock.now.duration(to: end)
             guard left > .zero else { break }
-            let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
-            Thread.sleep(forTimeInterval: min(0.01, seconds))
+            Thread.sleep(forTimeInterval: min(0.01, left.timeInterval))
         }
     }
 

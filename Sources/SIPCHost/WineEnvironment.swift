@@ -291,12 +291,11 @@ final class LineForwarder: @unchecked Sendable {
     /// - Returns: Whether the forwarder finished.
     @discardableResult
     func waitUntilDone(timeout: Duration) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds)
-            + Double(timeout.components.attoseconds) / 1e18)
+        let deadline = ContinuousClock.now + timeout
         finished.lock()
         defer { finished.unlock() }
         while !done {
-            if !finished.wait(until: deadline) { return done }
+            if !finished.waitUnlessPast(deadline) { return false }
         }
         return true
     }
